@@ -1,0 +1,42 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace priava_tokend {
+
+/// A refresh token, access token, client secret or authorization code.
+///
+/// It cannot be streamed or formatted; the only way to the bytes is `reveal()`, so every place
+/// that puts a secret on the wire or on disk is visible in a search. The memory is wiped when the
+/// value dies.
+class secret {
+  public:
+    secret() = default;
+    explicit secret(std::string value) noexcept
+        : value_(std::move(value)) {}
+    secret(const secret& other)
+        : value_(other.value_) {}
+    secret(secret&& other) noexcept
+        : value_(std::move(other.value_)) {
+        other.wipe();
+    }
+    secret& operator=(const secret& other);
+    secret& operator=(secret&& other) noexcept;
+    ~secret() { wipe(); }
+
+    std::string_view reveal() const noexcept { return value_; }
+    bool empty() const noexcept { return value_.empty(); }
+
+    friend bool operator==(const secret& a, const secret& b) noexcept;
+
+  private:
+    void wipe() noexcept;
+    std::string value_;
+};
+
+/// Replaces every occurrence of each non-empty secret in `text` with `[redacted]`. Used on text
+/// that came from outside (a server's error_description) before it reaches a log or a client.
+std::string redact(std::string text, std::initializer_list<const secret*> secrets);
+
+} // namespace priava_tokend
