@@ -58,6 +58,52 @@ class category final : public boost::system::error_category {
 
 } // namespace
 
+std::string_view to_string(errc e) noexcept {
+    switch (e) {
+    case errc::config_invalid:
+        return "config_invalid";
+    case errc::file_unreadable:
+        return "file_unreadable";
+    case errc::file_insecure:
+        return "file_insecure";
+    case errc::state_missing:
+        return "state_missing";
+    case errc::state_corrupt:
+        return "state_corrupt";
+    case errc::state_foreign:
+        return "state_foreign";
+    case errc::state_locked:
+        return "state_locked";
+    case errc::state_write_failed:
+        return "state_write_failed";
+    case errc::resolve_failed:
+        return "resolve_failed";
+    case errc::connect_failed:
+        return "connect_failed";
+    case errc::tls_failed:
+        return "tls_failed";
+    case errc::request_timeout:
+        return "request_timeout";
+    case errc::connection_lost:
+        return "connection_lost";
+    case errc::response_too_large:
+        return "response_too_large";
+    case errc::malformed_response:
+        return "malformed_response";
+    case errc::server_error:
+        return "server_error";
+    case errc::rate_limited:
+        return "rate_limited";
+    case errc::rejected:
+        return "rejected";
+    case errc::daemon_unreachable:
+        return "daemon_unreachable";
+    case errc::bad_reply:
+        return "bad_reply";
+    }
+    return "unknown";
+}
+
 const boost::system::error_category& error_category() noexcept {
     static const category instance;
     return instance;

@@ -4,6 +4,7 @@
 #include <boost/system/result.hpp>
 
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 namespace priava_tokend {
@@ -38,6 +39,9 @@ enum class errc {
 };
 
 const boost::system::error_category& error_category() noexcept;
+
+/// The enumerator's name (`connect_failed`), used as the `error` of `/v1/status`'s last_error.
+std::string_view to_string(errc e) noexcept;
 
 inline boost::system::error_code make_error_code(errc e) noexcept {
     return {static_cast<int>(e), error_category()};

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <boost/beast/http/basic_parser.hpp>
+
+#include <string>
+
+namespace priava_tokend {
+
+/// The parts of a request the socket API looks at. One lives per connection and is reused, so
+/// its strings keep their capacity and a steady stream of requests allocates nothing.
+struct request_head {
+    boost::beast::http::verb method = boost::beast::http::verb::unknown;
+    unsigned version = 11;
+    std::string target;
+    std::string content_type;
+    std::string body;
+};
+
+/// An HTTP/1.1 request parser that fills a `request_head` and keeps nothing else: heads over
+/// 8 KiB fail with `header_limit`, bodies over 1 KiB with `body_limit`.
+class request_parser final : public boost::beast::http::basic_parser<true> {
+  public:
+    static constexpr std::uint32_t largest_head = 8 * 1024;
+    static constexpr std::uint64_t largest_body = 1024;
+
+    explicit request_parser(request_head& into);
+
+  private:
+    using error_code = boost::beast::error_code;
+    using string_view = boost::beast::string_view;
+    using verb = boost::beast::http::verb;
+    using field = boost::beast::http::field;
+
+    void on_request_impl(verb method, string_view, string_view target, int version,
+                         error_code&) override;
+    void on_response_impl(int, string_view, int, error_code&) override {}
+    void on_field_impl(field name, string_view, string_view value, error_code&) override;
+    void on_header_impl(error_code&) override {}
+    void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+    std::size_t on_body_impl(string_view body, error_code&) override;
+    void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override;
+    void on_finish_impl(error_code&) override {}
+
+    request_head& head_;
+};
+
+} // namespace priava_tokend

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <priava_tokend/asio.hpp>
+#include <priava_tokend/logger.hpp>
+#include <priava_tokend/notifier.hpp>
+#include <priava_tokend/socket_api.hpp>
+
+#include <boost/asio/local/stream_protocol.hpp>
+
+#include <chrono>
+#include <list>
+#include <vector>
+
+namespace priava_tokend {
+
+/// Connection limits of SPEC §4, each a named duration with its default.
+struct server_limits {
+    std::size_t max_connections = 1024;
+    std::chrono::seconds head_timeout{10};  ///< to finish a request head once it began
+    std::chrono::seconds idle_timeout{60};  ///< keep-alive connection without a request
+    std::chrono::seconds write_timeout{10}; ///< for a client to take its response
+    std::vector<uid_t> allow_uids;
+    std::vector<gid_t> allow_gids;
+};
+
+/// HTTP/1.1 on the Unix socket: one coroutine per connection, keep-alive and pipelining, a cap
+/// on connections (further clients wait in the listen backlog rather than being refused), and
+/// deadlines enforced by one sweep a second rather than a timer per request.
+class socket_server {
+  public:
+    socket_server(net::any_io_executor ex, int listening_fd, socket_api& api, const logger& log,
+                  server_limits limits);
+
+    /// Accepts until `stop()`.
+    net::awaitable<void> run();
+
+    /// Stops accepting and closes idle connections; busy ones close after their response.
+    void stop();
+
+    /// Waits until every connection is gone, closing the rest at `deadline`.
+    net::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
+
+    void set_limits(server_limits limits) { limits_ = std::move(limits); }
+    std::size_t connections() const noexcept { return connections_.size(); }
+
+  private:
+    using socket_type = net::local::stream_protocol::socket;
+    struct connection {
+        socket_type* socket;
+        std::chrono::steady_clock::time_point deadline;
+        bool busy = false;
+    };
+
+    net::awaitable<void> session(socket_type socket);
+    net::awaitable<void> sweep();
+
+    net::any_io_executor ex_;
+    net::local::stream_protocol::acceptor acceptor_;
+    socket_api& api_;
+    const logger& log_;
+    server_limits limits_;
+    std::list<connection> connections_;
+    notifier changes_; ///< a connection ended
+    bool sweeping_ = false;
+    bool stopping_ = false;
+    uid_t own_uid_;
+};
+
+} // namespace priava_tokend

@@ -1,0 +1,34 @@
+// priava-tokend: parses the command line and hands over to the command; nothing else lives here.
+#include <priava_tokend/cli.hpp>
+#include <priava_tokend/commands.hpp>
+#include <priava_tokend/daemon.hpp>
+
+#include <iostream>
+#include <span>
+
+int main(int argc, char** argv) {
+    using namespace priava_tokend;
+    const auto parsed =
+        parse_command_line(std::span<const char* const>(argv, static_cast<std::size_t>(argc)));
+    if (!parsed.line) {
+        (parsed.exit == 0 ? std::cout : std::cerr) << parsed.text;
+        return parsed.exit;
+    }
+    const command_line& line = *parsed.line;
+    const environment env = environment::from_process();
+    switch (line.cmd) {
+    case command::run:
+        return run_daemon(locate_config(line.config, env), env);
+    case command::bootstrap:
+        return bootstrap_command(line, env, std::cin, std::cout, std::cerr);
+    case command::token:
+        return token_command(line, env, std::cout, std::cerr);
+    case command::status:
+        return status_command(line, env, std::cout, std::cerr);
+    case command::healthcheck:
+        return healthcheck_command(line, env, std::cerr);
+    case command::check_config:
+        return check_config_command(line, env, std::cout, std::cerr);
+    }
+    return 64;
+}
