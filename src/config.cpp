@@ -367,9 +367,14 @@ void report_unknown_keys(const toml::table& file, std::string_view source,
 
 void report_unknown_variables(const environment& env, std::vector<config_problem>& problems) {
     for (const auto& [name, value] : env.all()) {
-        if (!name.starts_with(env_prefix) ||
-            std::find(non_key_variables.begin(), non_key_variables.end(), name) !=
-                non_key_variables.end()) {
+        // Only variables that name a section are taken for keys, so PRIAVA_TOKEND_VERSION or the
+        // like in a container's environment is left alone while a mistyped key is caught.
+        const bool names_section =
+            std::any_of(known_keys.begin(), known_keys.end(), [&](const auto& k) {
+                return name.starts_with(std::string(env_prefix) + upper(k.section) + "_");
+            });
+        if (!names_section || std::find(non_key_variables.begin(), non_key_variables.end(), name) !=
+                                  non_key_variables.end()) {
             continue;
         }
         const bool known = std::any_of(known_keys.begin(), known_keys.end(), [&](const auto& k) {

@@ -179,17 +179,22 @@ std::optional<response> socket_api::answer_now(const route& r, const request_hea
 }
 
 net::awaitable<response> socket_api::answer(const route& r, const request_head& head, caller& who) {
+    token_answer a;
     switch (r.path) {
     case api_path::token:
         if (r.query.newer_than) {
-            co_return token(co_await keeper_.token_newer_than(*r.query.newer_than, r.query.wait));
+            a = co_await keeper_.token_newer_than(*r.query.newer_than, r.query.wait);
+        } else {
+            a = co_await keeper_.token_with_ttl(r.query.min_ttl.value_or(std::chrono::seconds{0}));
         }
-        co_return token(
-            co_await keeper_.token_with_ttl(r.query.min_ttl.value_or(std::chrono::seconds{0})));
+        co_return token(a);
     case api_path::token_refresh:
-        co_return token(co_await keeper_.refreshed_token());
-    case api_path::bootstrap:
-        co_return co_await bootstrap(head, who);
+        a = co_await keeper_.refreshed_token();
+        co_return token(a);
+    case api_path::bootstrap: {
+        response r_bootstrap = co_await bootstrap(head, who);
+        co_return r_bootstrap;
+    }
     default:
         break;
     }
@@ -233,7 +238,8 @@ net::awaitable<response> socket_api::bootstrap(const request_head& head, caller&
     }
     log_.info("bootstrap requested over the socket by " + peer->describe() +
               (force ? " (force)" : ""));
-    co_return token(co_await keeper_.bootstrap(std::move(*code), force));
+    const token_answer a = co_await keeper_.bootstrap(std::move(*code), force);
+    co_return token(a);
 }
 
 } // namespace priava_tokend

@@ -87,7 +87,11 @@ void socket_server::stop() {
 }
 
 net::awaitable<void> socket_server::drain(clock::time_point deadline) {
-    while (!connections_.empty() && co_await changes_.wait_until(deadline)) {
+    while (!connections_.empty()) {
+        const bool changed = co_await changes_.wait_until(deadline);
+        if (!changed) {
+            break;
+        }
     }
     boost::system::error_code ignored;
     for (auto& c : connections_) {

@@ -10,6 +10,12 @@ namespace {
 using clock = std::chrono::steady_clock;
 using std::chrono::seconds;
 
+/// Runs on the writer thread. A plain coroutine with by-value parameters rather than a capturing
+/// lambda: GCC 12 destroys lambda temporaries inside co_await expressions twice.
+net::awaitable<outcome<void>> write_on_writer_thread(std::string path, secret text) {
+    co_return write_state_file(path, text);
+}
+
 std::string in_about(clock::duration d) {
     return describe_seconds(std::chrono::ceil<seconds>(std::max(d, clock::duration::zero())));
 }
@@ -273,12 +279,9 @@ net::awaitable<void> token_keeper::attempt() {
 }
 
 net::awaitable<void> token_keeper::persist() {
-    auto text = encode_state(latest_, settings_.fingerprint);
     auto written = co_await net::co_spawn(
         writer_,
-        [path = settings_.state_path, text = std::move(text)]() -> net::awaitable<outcome<void>> {
-            co_return write_state_file(path, text);
-        },
+        write_on_writer_thread(settings_.state_path, encode_state(latest_, settings_.fingerprint)),
         net::use_awaitable);
     if (written) {
         dirty_ = false;

@@ -14,10 +14,15 @@ seconds at_least_one_second(clock::duration d) {
 
 } // namespace
 
-template <class Predicate>
-net::awaitable<bool> token_keeper::wait_for(Predicate done, clock::time_point deadline) {
+net::awaitable<bool> token_keeper::wait_for(std::function<bool()> done,
+                                            clock::time_point deadline) {
+    // Each co_await is a statement of its own: GCC 12 miscompiles co_await inside || and &&.
     while (!done()) {
-        if (stopping_ || !co_await readers_.wait_until(deadline)) {
+        if (stopping_) {
+            co_return done();
+        }
+        const bool woken = co_await readers_.wait_until(deadline);
+        if (!woken) {
             co_return done();
         }
     }
@@ -82,11 +87,7 @@ token_answer token_keeper::current(seconds min_left) const {
         a.retry_after = at_least_one_second(*next_attempt_ - now);
     }
     if (reauth_required_ && usable_token() == nullptr) {
-        a.why = refusal::reauth_required;
-        a.detail = "Priava rejected the credential (" +
-                   (last_error_ ? last_error_->error : std::string("rejected")) +
-                   "); a new authorization code is needed: run priava-tokend bootstrap";
-        a.retry_after = seconds{60};
+        a = reauth_refusal();
     } else if (!token_) {
         a.why = refusal::no_token;
         a.detail = "no token yet";
@@ -98,6 +99,14 @@ token_answer token_keeper::current(seconds min_left) const {
         a.detail = "the held token has less than the asked min_ttl left";
     }
     return a;
+}
+
+token_answer token_keeper::reauth_refusal() const {
+    return token_answer{nullptr, refusal::reauth_required,
+                        "Priava rejected the credential (" +
+                            (last_error_ ? last_error_->error : std::string("rejected")) +
+                            "); a new authorization code is needed: run priava-tokend bootstrap",
+                        seconds{60}};
 }
 
 void token_keeper::request_attempt_now() {
@@ -116,14 +125,23 @@ net::awaitable<token_answer> token_keeper::token_with_ttl(seconds min_ttl) {
     if (reauth_required_) {
         co_return current(min_ttl);
     }
+    if (token_ && token_->lifetime <= min_ttl && last_success_ &&
+        clock::now() - *last_success_ < forced_refresh_reuse_window) {
+        // A token just refreshed does not live that long; another refresh would not help.
+        token_answer a = current(min_ttl);
+        a.why = refusal::lifetime_too_short;
+        a.detail = "Priava's tokens live " + std::to_string(token_->lifetime.count()) +
+                   " s, less than the asked min_ttl";
+        co_return a;
+    }
     const auto started = attempts_;
     request_attempt_now();
-    const bool satisfied = co_await wait_for(
-        [&] {
-            return usable_token(min_ttl) != nullptr || reauth_required_ ||
-                   (attempts_ > started && !in_flight_);
-        },
-        clock::now() + settings_.refresh.request_timeout);
+    const auto done = [&] {
+        return usable_token(min_ttl) != nullptr || reauth_required_ ||
+               (attempts_ > started && !in_flight_);
+    };
+    const bool satisfied =
+        co_await wait_for(done, clock::now() + settings_.refresh.request_timeout);
     token_answer a = current(min_ttl);
     if (a.why == refusal::lifetime_too_short || a.why == refusal::expired ||
         a.why == refusal::no_token) {
@@ -147,8 +165,10 @@ net::awaitable<token_answer> token_keeper::token_with_ttl(seconds min_ttl) {
 
 net::awaitable<token_answer> token_keeper::token_newer_than(std::uint64_t generation,
                                                             milliseconds wait) {
-    co_await wait_for([&] { return token_ && token_->generation > generation; },
-                      clock::now() + wait);
+    const auto newer = [&] {
+        return token_ && token_->generation > generation;
+    };
+    co_await wait_for(newer, clock::now() + wait);
     co_return current(seconds{0});
 }
 
@@ -158,29 +178,29 @@ net::awaitable<token_answer> token_keeper::refreshed_token() {
         co_return token_answer{usable_token()};
     }
     if (reauth_required_) {
-        co_return current(seconds{0});
+        co_return reauth_refusal(); // the caller's 401 and Priava agree: this credential is dead
     }
     const auto generation = token_ ? token_->generation : 0;
     const auto started = attempts_;
     request_attempt_now();
-    const bool finished = co_await wait_for(
-        [&] {
-            return (token_ && token_->generation > generation) || reauth_required_ ||
-                   (attempts_ > started && !in_flight_);
-        },
-        now + settings_.refresh.request_timeout);
+    const auto done = [&] {
+        return (token_ && token_->generation > generation) || reauth_required_ ||
+               (attempts_ > started && !in_flight_);
+    };
+    const bool finished = co_await wait_for(done, now + settings_.refresh.request_timeout);
     if (token_ && token_->generation > generation && usable_token() != nullptr) {
         co_return token_answer{usable_token()};
     }
-    token_answer a = current(seconds{0});
-    if (a.why != refusal::reauth_required) {
-        a.token = nullptr;
-        a.why = finished ? refusal::refresh_failed : refusal::timed_out;
-        a.detail = finished ? "the refresh failed: " + (last_error_ ? last_error_->error + ": " +
-                                                                          last_error_->description
-                                                                    : std::string("unknown error"))
-                            : "the refresh did not finish within request_timeout";
+    if (reauth_required_) {
+        co_return reauth_refusal();
     }
+    token_answer a = current(seconds{0}); // for its Retry-After
+    a.token = nullptr;
+    a.why = finished ? refusal::refresh_failed : refusal::timed_out;
+    a.detail = finished ? "the refresh failed: " +
+                              (last_error_ ? last_error_->error + ": " + last_error_->description
+                                           : std::string("unknown error"))
+                        : "the refresh did not finish within request_timeout";
     co_return a;
 }
 
@@ -199,9 +219,11 @@ net::awaitable<token_answer> token_keeper::bootstrap(secret code, bool force) {
     const std::uint64_t id = next_bootstrap_id_++;
     pending_code_ = pending_code{std::move(code), true, id};
     wake_.cancel();
-    const bool done =
-        co_await wait_for([&] { return bootstrap_result_ && bootstrap_result_->id == id; },
-                          clock::now() + 2 * settings_.refresh.request_timeout + seconds{5});
+    const auto answered = [&] {
+        return bootstrap_result_ && bootstrap_result_->id == id;
+    };
+    const bool done = co_await wait_for(
+        answered, clock::now() + 2 * settings_.refresh.request_timeout + seconds{5});
     if (!done) {
         co_return token_answer{nullptr, refusal::timed_out,
                                "the code exchange is still in progress; see priava-tokend status",

@@ -94,13 +94,14 @@ class token_keeper {
     /// Moves the next refresh to now, unless one is in flight, backing off, or impossible.
     void request_attempt_now();
     /// Waits for `done()` to hold, a change at a time, until `deadline`; false at the deadline.
-    template <class Predicate>
-    net::awaitable<bool> wait_for(Predicate done, std::chrono::steady_clock::time_point deadline);
+    net::awaitable<bool> wait_for(std::function<bool()> done,
+                                  std::chrono::steady_clock::time_point deadline);
     void schedule_refresh(std::chrono::steady_clock::time_point received);
     void pick_up_code_file();
     void changed();
     std::chrono::steady_clock::time_point next_wake() const;
     token_state derive_state() const;
+    token_answer reauth_refusal() const;
     double draw();
 
     net::any_io_executor ex_;

@@ -163,10 +163,13 @@ TEST(Config, SecretInTheConfigIsRefusedWithoutEchoingIt) {
 TEST(Config, UnknownPrefixedVariableIsAnError) {
     const auto c = parse(minimal, environment{{{"PRIAVA_TOKEND_PRIAVA_CLIENT_SECRET", "x"},
                                                {"PRIAVA_TOKEND_SOCKET", "/x"},
+                                               {"PRIAVA_TOKEND_VERSION", "1.2"},
+                                               {"PRIAVA_TOKEND_REFRESH_MIN_BACKOF", "1s"},
                                                {"PRIAVA_TOKEND_CONFIG", "/y"}}});
-    ASSERT_EQ(c.problems.size(), 1u) << describe(c);
+    ASSERT_EQ(c.problems.size(), 2u) << describe(c);
     EXPECT_EQ(c.problems[0].key, "PRIAVA_TOKEND_PRIAVA_CLIENT_SECRET");
     EXPECT_NE(c.problems[0].fix.find("PRIAVA_CLIENT_SECRET"), std::string::npos);
+    EXPECT_EQ(c.problems[1].key, "PRIAVA_TOKEND_REFRESH_MIN_BACKOF");
 }
 
 TEST(Config, WrongTypesNameTheKey) {

@@ -1,0 +1,305 @@
+"""End-to-end harness: the real priava-tokend binary against the fake-priava executable.
+
+Nothing here sleeps to synchronise. Readiness comes from the daemon's own sd_notify READY=1 on a
+NOTIFY_SOCKET the harness owns; progress is awaited with the daemon's long poll
+(`/v1/token?newer_than=G&wait=S`) or by blocking reads with deadlines.
+"""
+
+import http.client
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+DAEMON = os.environ.get("PRIAVA_TOKEND_BIN", "priava-tokend")
+FAKE = os.environ.get("FAKE_PRIAVA_BIN", "fake-priava")
+CLIENT_ID = "e2e-client"
+CLIENT_SECRET = "e2e-secret+/=Xy9"
+REDIRECT_URI = "https://my.app.com/oauth2callback"
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client over an AF_UNIX socket: what a Python app would use to talk to the daemon."""
+
+    def __init__(self, path, timeout=30):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+def request(path, method, target, body=None, headers=None, timeout=30):
+    """One request; returns (status, headers dict, body bytes)."""
+    conn = UnixHTTPConnection(path, timeout=timeout)
+    try:
+        conn.request(method, target, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+    finally:
+        conn.close()
+
+
+def request_json(path, method, target, body=None, headers=None, timeout=30):
+    status, hdrs, data = request(path, method, target, body, headers, timeout)
+    return status, hdrs, json.loads(data) if data else None
+
+
+class Fake:
+    """The fake-priava executable: HTTPS on 127.0.0.1, control API on a Unix socket."""
+
+    def __init__(self, workdir, expires_in=3600, plain_http=False):
+        self.dir = os.path.join(workdir, "fake")
+        os.makedirs(self.dir, exist_ok=True)
+        self.secret_file = os.path.join(workdir, "client_secret")
+        with open(self.secret_file, "w") as f:
+            f.write(CLIENT_SECRET + "\n")
+        os.chmod(self.secret_file, 0o600)
+        args = [FAKE, "--dir", self.dir, "--expires-in", str(expires_in), "--client-id",
+                CLIENT_ID, "--client-secret-file", self.secret_file, "--redirect-uri",
+                REDIRECT_URI]
+        if plain_http:
+            args.append("--plain-http")
+        self.log_path = os.path.join(workdir, "fake.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = read_line_with_deadline(self.proc.stdout, 20)
+        if "listening on" not in line:
+            raise RuntimeError("fake-priava did not start: %r" % line)
+        self.token_url = line.rsplit(" ", 1)[1].strip()
+        self.ca_file = os.path.join(self.dir, "ca.pem")
+        self.control_path = os.path.join(self.dir, "control.sock")
+
+    def control(self, method, target, body=None):
+        status, _, data = request(self.control_path, method, target, body)
+        if status != 200:
+            raise RuntimeError("fake control %s %s: %d %s" % (method, target, status, data))
+        return data
+
+    def code(self):
+        return self.control("POST", "/code").decode().strip()
+
+    def stats(self):
+        return json.loads(self.control("GET", "/stats"))
+
+    def faults(self, faults):
+        self.control("POST", "/faults", json.dumps(faults))
+
+    def clear_faults(self):
+        self.control("DELETE", "/faults")
+
+    def revoke(self):
+        self.control("POST", "/revoke")
+
+    def set_expires_in(self, seconds):
+        self.control("POST", "/expires_in", str(seconds))
+
+    def refresh_token(self):
+        return self.control("GET", "/refresh_token").decode().strip()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc.stdout.close()
+        self.log.close()
+
+
+def read_line_with_deadline(stream, seconds):
+    ready, _, _ = select.select([stream], [], [], seconds)
+    if not ready:
+        raise RuntimeError("no line within %s s" % seconds)
+    return stream.readline()
+
+
+class Daemon:
+    """One priava-tokend: its config, state and socket in a temporary directory."""
+
+    def __init__(self, workdir, fake, name="daemon", **overrides):
+        self.workdir = workdir
+        self.fake = fake
+        self.name = name
+        self.socket = os.path.join(workdir, name + ".sock")
+        self.state = overrides.pop("state_path", os.path.join(workdir, "state.json"))
+        self.config = os.path.join(workdir, name + ".toml")
+        self.log_path = os.path.join(workdir, name + ".log")
+        self.proc = None
+        self.notify = None
+        refresh = {"serve_margin": "1s", "min_backoff": "100ms", "max_backoff": "1s",
+                   "request_timeout": "5s"}
+        refresh.update(overrides.pop("refresh", {}))
+        listen = {"socket": self.socket}
+        listen.update(overrides.pop("listen", {}))
+        priava = {"token_url": fake.token_url, "region": "APAC", "client_id": CLIENT_ID,
+                  "client_secret_file": fake.secret_file, "redirect_uri": REDIRECT_URI,
+                  "ca_file": fake.ca_file}
+        priava.update(overrides.pop("priava", {}))
+        sections = {"priava": priava, "refresh": refresh,
+                    "state": {"path": self.state}, "listen": listen}
+        sections.update(overrides)
+        with open(self.config, "w") as f:
+            for section, keys in sections.items():
+                f.write("[%s]\n" % section)
+                for key, value in keys.items():
+                    f.write("%s = %s\n" % (key, toml_value(value)))
+
+    # --- command line ---------------------------------------------------------------------------
+
+    def cli(self, *args, input=None, env=None, timeout=60):
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        return subprocess.run([DAEMON, *args], input=input, capture_output=True, text=True,
+                              timeout=timeout, env=full_env)
+
+    def bootstrap(self, code=None, *extra):
+        code = code if code is not None else self.fake.code()
+        return self.cli("bootstrap", "--config", self.config, "--code", "-", *extra, input=code)
+
+    # --- the daemon -----------------------------------------------------------------------------
+
+    def start(self, wait_ready=True, env=None):
+        self.notify_path = os.path.join(self.workdir, self.name + ".notify")
+        if os.path.exists(self.notify_path):
+            os.unlink(self.notify_path)
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify.bind(self.notify_path)
+        full_env = dict(os.environ)
+        full_env["NOTIFY_SOCKET"] = self.notify_path
+        full_env.update(env or {})
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen([DAEMON, "run", "--config", self.config], env=full_env,
+                                     stdout=self.log, stderr=self.log)
+        if wait_ready:
+            self.wait_notify("READY=1", 20)
+        return self
+
+    def wait_notify(self, wanted, seconds):
+        """Reads sd_notify datagrams until one holds `wanted`; returns all seen."""
+        seen = []
+        deadline = time.monotonic() + seconds
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("no %s from the daemon within %s s; got %r; log:\n%s"
+                                     % (wanted, seconds, seen, self.logs()))
+            ready, _, _ = select.select([self.notify], [], [], left)
+            if ready:
+                message = self.notify.recv(4096).decode()
+                seen.append(message)
+                if wanted in message.split("\n"):
+                    return seen
+            elif self.proc.poll() is not None:
+                raise AssertionError("daemon exited with %s before %s; log:\n%s"
+                                     % (self.proc.returncode, wanted, self.logs()))
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(timeout)
+        self.log.close()
+        self.notify.close()
+        self.proc = None
+        return code
+
+    def logs(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    # --- the socket API -------------------------------------------------------------------------
+
+    def get(self, target, timeout=30):
+        return request_json(self.socket, "GET", target, timeout=timeout)
+
+    def post(self, target, body=None, headers=None, timeout=30):
+        return request_json(self.socket, "POST", target, body, headers, timeout)
+
+    def token(self, target="/v1/token"):
+        status, _, body = self.get(target)
+        if status != 200:
+            raise AssertionError("GET %s: %d %r" % (target, status, body))
+        return body
+
+    def status(self):
+        return self.get("/v1/status")[2]
+
+    def wait_generation(self, at_least, seconds=30):
+        """Long-polls until a token of generation >= at_least is served."""
+        deadline = time.monotonic() + seconds
+        while True:
+            left = int(deadline - time.monotonic())
+            if left <= 0:
+                raise AssertionError("generation %d not reached; status %r"
+                                     % (at_least, self.status()))
+            status, _, body = self.get("/v1/token?newer_than=%d&wait=%d"
+                                       % (at_least - 1, min(left, 300)), timeout=left + 5)
+            if status == 200 and body["generation"] >= at_least:
+                return body
+
+    def wait_status(self, predicate, seconds=30):
+        """Waits for a status the predicate accepts, woken by every change the daemon reports."""
+        deadline = time.monotonic() + seconds
+        while True:
+            current = self.status()
+            if predicate(current):
+                return current
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("status never matched; last %r" % current)
+            try:
+                ready, _, _ = select.select([self.notify], [], [], left)
+                if ready:
+                    self.notify.recv(4096)
+            except OSError:
+                pass
+
+
+def toml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+class E2ETestCase(unittest.TestCase):
+    """A temporary directory and a fake per test; daemons started through `daemon` are stopped."""
+
+    fake_expires_in = 3600
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="priava-tokend-e2e-")
+        self.dir = self._tmp.name
+        self.fake = Fake(self.dir, expires_in=self.fake_expires_in)
+        self.daemons = []
+
+    def tearDown(self):
+        for d in self.daemons:
+            try:
+                d.stop(signal.SIGKILL if d.proc and d.proc.poll() is None else signal.SIGTERM)
+            except Exception:
+                pass
+        self.fake.stop()
+        self._tmp.cleanup()
+
+    def daemon(self, name="daemon", **overrides):
+        d = Daemon(self.dir, self.fake, name=name, **overrides)
+        self.daemons.append(d)
+        return d
+
+    def bootstrapped_daemon(self, **overrides):
+        d = self.daemon(**overrides)
+        result = d.bootstrap()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return d.start()

@@ -1,0 +1,331 @@
+#include "fake_priava.hpp"
+
+#include "fake_priava_server.hpp"
+#include "token_grants.hpp"
+
+#include <priava_tokend/form_encoding.hpp>
+#include <priava_tokend/timestamp.hpp>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <cctype>
+#include <optional>
+
+namespace priava_tokend::testing {
+
+namespace detail {
+
+struct fake_priava_state {
+    fake_priava_state(net::ssl::context* context, fake_priava_options opts)
+        : tls(context)
+        , options(std::move(opts)) {}
+
+    net::ssl::context* tls;
+    fake_priava_options options;
+    fake_priava_stats stats;
+    token_grants grants{options, stats};
+    fault_queue faults;
+    std::optional<fake_priava_server> server; ///< set right after construction
+};
+
+} // namespace detail
+
+namespace {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+using namespace detail;
+
+constexpr std::size_t oversized_body = 100 * 1024;
+constexpr std::string_view ping_path = "/api/rest/ping";
+
+/// A reply and what the log line says about it (an error code or a fault; never a secret).
+struct answer_t {
+    server_reply reply;
+    std::string note;
+};
+
+answer_t make_answer(const http_request& req, http::status status, std::string_view content_type,
+                     std::string body, std::string note = {}) {
+    http_response res{status, req.version()};
+    res.set(http::field::server, "fake-priava");
+    res.set(http::field::content_type, content_type);
+    res.set(http::field::cache_control, "no-store");
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return {{std::move(res), delivery::whole}, std::move(note)};
+}
+
+answer_t json_answer(const http_request& req, unsigned status, const json::object& body,
+                     std::string note = {}) {
+    return make_answer(req, static_cast<http::status>(status), "application/json",
+                       json::serialize(body), std::move(note));
+}
+
+answer_t error_answer(const http_request& req, unsigned status, std::string_view error,
+                      std::string_view description) {
+    return json_answer(req, status, {{"error", error}, {"error_description", description}},
+                       std::string(error));
+}
+
+/// Priava's success body, field for field; without `access_token` for `malformed_with_refresh`.
+std::string token_body(const issued_tokens& tokens, bool with_access) {
+    json::object body;
+    if (with_access) {
+        body["access_token"] = tokens.access_token;
+    }
+    if (tokens.refresh_token) {
+        body["refresh_token"] = *tokens.refresh_token;
+    }
+    body["token_type"] = "BEARER";
+    body["expires_in"] = tokens.expires_in.count();
+    return json::serialize(body);
+}
+
+/// Priava's 429 carries the retry time in the body, as a UTC date without a zone (SPEC §1).
+answer_t rate_limit_answer(const http_request& req, std::chrono::seconds retry_after) {
+    std::string when = format_rfc3339(std::chrono::system_clock::now() + retry_after);
+    when.pop_back(); // the 'Z'
+    return json_answer(
+        req, 429,
+        {{"error", "rate_limit_exceeded"},
+         {"error_description", "API rate limit of 450 requests per 5 minutes exceeded"},
+         {"retry-after", when}},
+        "rate_limit_exceeded");
+}
+
+answer_t status_answer(const http_request& req, unsigned status) {
+    const std::string_view error = status >= 500   ? "server_error"
+                                   : status == 401 ? "invalid_client"
+                                                   : "invalid_request";
+    return error_answer(req, status, error, "injected HTTP " + std::to_string(status));
+}
+
+/// The grant type for the log line, only when it is one of the two Priava knows.
+std::string_view logged_grant_type(const http_request& req) {
+    if (const auto fields = parse_form(req.body())) {
+        for (const auto& [name, value] : *fields) {
+            if (name == "grant_type" && value == "authorization_code") {
+                return "authorization_code";
+            }
+            if (name == "grant_type" && value == "refresh_token") {
+                return "refresh_token";
+            }
+        }
+    }
+    return "-";
+}
+
+void record(fake_priava_stats& stats, const http_request& req) {
+    stats.last_content_type = std::string(req[http::field::content_type]);
+    stats.last_tenant_region = std::string(req["TenantRegion"]);
+    stats.last_body_field_names.clear();
+    const std::string_view body = req.body();
+    for (std::size_t start = 0; start < body.size();) {
+        const auto end = std::min(body.find('&', start), body.size());
+        const auto pair = body.substr(start, end - start);
+        stats.last_body_field_names.emplace_back(pair.substr(0, pair.find('=')));
+        start = end + 1;
+    }
+}
+
+/// A fault that answers without looking at the request; nothing for the others.
+std::optional<answer_t> canned_answer(const http_request& req, const fault& f) {
+    const std::string note = "fault " + std::string(to_string(f.kind));
+    switch (f.kind) {
+    case fault_kind::status:
+        return status_answer(req, f.status);
+    case fault_kind::rate_limit:
+        return rate_limit_answer(req, f.retry_after);
+    case fault_kind::html_error:
+        return make_answer(req, http::status::bad_gateway, "text/html",
+                           "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad "
+                           "Gateway</h1></body></html>",
+                           note);
+    case fault_kind::malformed:
+        return make_answer(req, http::status::ok, "application/json", "{\"access_token\":", note);
+    case fault_kind::oversized: {
+        std::string body = "{\"access_token\":\"";
+        body.append(oversized_body - body.size() - 2, 'A');
+        return make_answer(req, http::status::ok, "application/json", body + "\"}", note);
+    }
+    case fault_kind::drop_before:
+        return answer_t{{{}, delivery::reset}, note};
+    case fault_kind::delay:
+    case fault_kind::malformed_with_refresh:
+    case fault_kind::omit_refresh_token:
+    case fault_kind::drop_after:
+        break;
+    }
+    return std::nullopt;
+}
+
+net::awaitable<answer_t> answer_token(fake_priava_state& s, http_request& req,
+                                      connection_info connection) {
+    const auto f = s.faults.take();
+    if (f) {
+        ++s.stats.faults_applied;
+        if (auto canned = canned_answer(req, *f)) {
+            co_return std::move(*canned);
+        }
+        if (f->kind == fault_kind::delay) {
+            // A statement of its own: GCC 12 miscompiles co_await inside && and ||.
+            const bool left = co_await client_left_during(connection, f->delay);
+            if (left) {
+                ++s.stats.abandoned_requests;
+                co_return answer_t{{{}, delivery::reset}, "client left during the delay"};
+            }
+        }
+    }
+    const auto kind = f ? std::optional(f->kind) : std::nullopt;
+    const auto result = s.grants.exchange(
+        req, kind == fault_kind::omit_refresh_token ? rotation::keep : rotation::rotate);
+    auto a = std::holds_alternative<grant_error>(result)
+                 ? error_answer(req, 400, std::get<grant_error>(result).error,
+                                std::get<grant_error>(result).description)
+                 : make_answer(req, http::status::ok, "application/json",
+                               token_body(std::get<issued_tokens>(result),
+                                          kind != fault_kind::malformed_with_refresh));
+    if (kind == fault_kind::drop_after) {
+        a.reply.how = delivery::half_then_close;
+    }
+    if (kind) {
+        a.note += (a.note.empty() ? "fault " : " fault ") + std::string(to_string(*kind));
+    }
+    co_return a;
+}
+
+answer_t answer_ping(fake_priava_state& s, const http_request& req) {
+    if (req.method() != http::verb::get) {
+        auto a = error_answer(req, 405, "method_not_allowed", "use GET");
+        a.reply.response.set(http::field::allow, "GET");
+        return a;
+    }
+    const std::string_view auth = req[http::field::authorization];
+    constexpr std::string_view scheme = "bearer ";
+    const bool bearer = auth.size() > scheme.size() &&
+                        std::equal(scheme.begin(), scheme.end(), auth.begin(), [](char a, char b) {
+                            return a == std::tolower(static_cast<unsigned char>(b));
+                        });
+    if (!bearer || !s.grants.accepts_access_token(auth.substr(scheme.size()))) {
+        auto a =
+            error_answer(req, 401, "invalid_token", "missing, unknown or expired access token");
+        a.reply.response.set(http::field::www_authenticate, "Bearer error=\"invalid_token\"");
+        return a;
+    }
+    if (req.count("TenantRegion") != 1 || req["TenantRegion"] != s.options.region) {
+        return error_answer(req, 400, "invalid_request", "TenantRegion missing or wrong");
+    }
+    ++s.stats.ping_ok;
+    return json_answer(req, 200, {{"ok", true}, {"region", s.options.region}});
+}
+
+net::awaitable<answer_t> route(fake_priava_state& s, http_request& req,
+                               connection_info connection) {
+    if (req.target() == ping_path) {
+        co_return answer_ping(s, req);
+    }
+    if (req.target() != s.options.token_path) {
+        co_return error_answer(req, 404, "not_found", "no such endpoint");
+    }
+    ++s.stats.requests;
+    record(s.stats, req);
+    if (req.method() != http::verb::post) {
+        auto a = error_answer(req, 405, "method_not_allowed", "the token endpoint takes POST");
+        a.reply.response.set(http::field::allow, "POST");
+        co_return a;
+    }
+    auto a = co_await answer_token(s, req, connection);
+    if (s.options.log) {
+        const std::string outcome = a.reply.how == delivery::reset
+                                        ? "dropped"
+                                        : std::to_string(a.reply.response.result_int());
+        s.options.log(std::string(req.method_string()) + " " + std::string(req.target()) +
+                      " grant_type=" + std::string(logged_grant_type(req)) + " -> " + outcome +
+                      (a.note.empty() ? "" : " " + a.note));
+    }
+    co_return a;
+}
+
+/// Holds the state only weakly, so the server (owned by the state) keeps no cycle; a request
+/// still in flight when the fake is gone is dropped.
+net::awaitable<server_reply> handle(std::weak_ptr<fake_priava_state> weak, http_request& req,
+                                    connection_info connection) {
+    const auto s = weak.lock();
+    if (!s) {
+        co_return server_reply{{}, delivery::reset};
+    }
+    co_return (co_await route(*s, req, connection)).reply;
+}
+
+std::string base_url(const fake_priava_state& s) {
+    return std::string(s.tls != nullptr ? "https" : "http") +
+           "://127.0.0.1:" + std::to_string(s.server->port());
+}
+
+} // namespace
+
+fake_priava::fake_priava(net::any_io_executor ex, net::ssl::context* tls,
+                         fake_priava_options options)
+    : state_(std::make_shared<fake_priava_state>(tls, std::move(options))) {
+    std::weak_ptr<fake_priava_state> weak = state_;
+    state_->server.emplace(std::move(ex), tls, state_->options.connection_timeout,
+                           [weak](http_request& req, connection_info connection) {
+                               return handle(weak, req, connection);
+                           });
+}
+
+fake_priava::~fake_priava() {
+    stop();
+}
+
+std::uint16_t fake_priava::listen(std::uint16_t port) {
+    return state_->server->listen(port);
+}
+std::uint16_t fake_priava::port() const noexcept {
+    return state_->server->port();
+}
+bool fake_priava::listening() const noexcept {
+    return state_->server->listening();
+}
+std::string fake_priava::token_url() const {
+    return base_url(*state_) + state_->options.token_path;
+}
+std::string fake_priava::ping_url() const {
+    return base_url(*state_) + std::string(ping_path);
+}
+std::string fake_priava::issue_code() {
+    return state_->grants.issue_code();
+}
+
+void fake_priava::set_expires_in(std::chrono::seconds expires_in) {
+    state_->options.expires_in = expires_in;
+}
+
+void fake_priava::inject(const fault& f) {
+    state_->faults.push(f);
+}
+void fake_priava::clear_faults() {
+    state_->faults.clear();
+}
+std::size_t fake_priava::pending_faults() const noexcept {
+    return state_->faults.size();
+}
+void fake_priava::revoke() {
+    state_->grants.revoke();
+}
+const fake_priava_stats& fake_priava::stats() const noexcept {
+    return state_->stats;
+}
+
+std::string fake_priava::current_refresh_token() const {
+    return state_->grants.current_refresh_token();
+}
+
+void fake_priava::stop() {
+    state_->server->stop();
+}
+
+} // namespace priava_tokend::testing
