@@ -120,7 +120,15 @@ class daemon_process {
                 co_return;
             }
             if (signal == SIGHUP) {
+                // sd_notify's reload protocol: RELOADING=1, then READY=1 once done (either way).
+                const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                    clock::now().time_since_epoch());
+                notify_.notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(now.count()));
                 reload();
+                if (ready_) {
+                    notify_.notify("READY=1");
+                }
+                report();
                 continue;
             }
             log_.info(std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
@@ -185,8 +193,9 @@ class daemon_process {
         log_.reconfigure(next.log.format, next.log.level);
         server_.set_limits(limits_for(next));
         cfg_ = std::move(next);
+        const std::string secret_source = connection->secret_source;
         keeper_.reconfigure(settings_for(cfg_, std::move(*connection)));
-        log_.info("configuration reloaded (client secret from " + connection->secret_source + ")");
+        log_.info("configuration reloaded (client secret from " + secret_source + ")");
     }
 
     net::io_context& io_;
@@ -271,6 +280,7 @@ int run_daemon(const config_location& where, const environment& env) {
     }
 
     std::signal(SIGPIPE, SIG_IGN);
+    std::signal(SIGXFSZ, SIG_IGN); // a file-size limit makes the state write fail, not the process
     net::io_context io{1};
     const std::string secret_source = connection->secret_source;
     auto process =
