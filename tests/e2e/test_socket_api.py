@@ -224,3 +224,23 @@ class SocketFile(E2ETestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ConnectionCap(E2ETestCase):
+    def test_clients_beyond_the_cap_wait_in_the_backlog_instead_of_being_refused(self):
+        d = self.bootstrapped_daemon(listen={"max_connections": 2})
+        first, second, third = (socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(3))
+        for s in (first, second):
+            s.connect(d.socket)
+            s.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertTrue(s.recv(4096).startswith(b"HTTP/1.1 200"))  # accepted, kept alive
+        third.connect(d.socket)
+        third.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        third.settimeout(1)
+        with self.assertRaises(socket.timeout):
+            third.recv(4096)  # both slots busy: not refused, not answered yet
+        first.close()
+        third.settimeout(10)
+        self.assertTrue(third.recv(4096).startswith(b"HTTP/1.1 200"))
+        for s in (second, third):
+            s.close()
