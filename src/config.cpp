@@ -345,20 +345,22 @@ void report_unknown_keys(const toml::table& file, std::string_view source,
                                               : suggest_key(section, "")});
             continue;
         }
-        for (const auto& [key, value] : *section_node.as_table()) {
+        for (const auto& [key_node, value] : *section_node.as_table()) {
+            // Named copies: clang 14 cannot capture structured bindings in lambdas.
+            const std::string_view key = key_node.str();
+            const toml::node& node = value;
             const bool known =
-                std::any_of(known_keys.begin(), known_keys.end(), [&](const auto& k) {
-                    return k.section == section && k.key == key.str();
-                });
+                std::any_of(known_keys.begin(), known_keys.end(),
+                            [&](const auto& k) { return k.section == section && k.key == key; });
             if (!known) {
-                std::string fix = key.str() == "client_secret"
+                std::string fix = key == "client_secret"
                                       ? "never put the secret in the config: use "
                                         "client_secret_file, LoadCredential= or "
                                         "PRIAVA_CLIENT_SECRET"
-                                      : suggest_key(section, key.str());
-                problems.push_back({std::string(section) + "." + std::string(key.str()),
+                                      : suggest_key(section, key);
+                problems.push_back({std::string(section) + "." + std::string(key),
                                     "unknown key (" + std::string(source) + ":" +
-                                        std::to_string(value.source().begin.line) + ")",
+                                        std::to_string(node.source().begin.line) + ")",
                                     std::move(fix)});
             }
         }
@@ -366,7 +368,8 @@ void report_unknown_keys(const toml::table& file, std::string_view source,
 }
 
 void report_unknown_variables(const environment& env, std::vector<config_problem>& problems) {
-    for (const auto& [name, value] : env.all()) {
+    for (const auto& entry : env.all()) {
+        const std::string& name = entry.first;
         // Only variables that name a section are taken for keys, so PRIAVA_TOKEND_VERSION or the
         // like in a container's environment is left alone while a mistyped key is caught.
         const bool names_section =

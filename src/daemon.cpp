@@ -18,6 +18,8 @@
 #include <csignal>
 #include <cstdlib>
 
+#include <sys/resource.h>
+
 namespace priava_tokend {
 namespace {
 
@@ -214,6 +216,16 @@ class daemon_process {
     bool abandoned_ = false;
 };
 
+/// Lifts the soft descriptor limit to the hard one (1024 by default, 524288 under systemd):
+/// max_connections sockets plus the daemon's own files must fit.
+void raise_descriptor_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
 void print_problems(const logger& log, const std::vector<config_problem>& problems) {
     for (const auto& p : problems) {
         log.error("config: " + p.key + ": " + p.message + " (fix: " + p.fix + ")");
@@ -279,6 +291,7 @@ int run_daemon(const config_location& where, const environment& env) {
         return to_int(exit_code::configuration);
     }
 
+    raise_descriptor_limit();
     std::signal(SIGPIPE, SIG_IGN);
     std::signal(SIGXFSZ, SIG_IGN); // a file-size limit makes the state write fail, not the process
     net::io_context io{1};
