@@ -36,14 +36,25 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.unix_path)
 
 
-def request(path, method, target, body=None, headers=None, timeout=30):
-    """One request; returns (status, headers dict, body bytes)."""
+# Everything the daemon said to anyone during the current test, for the secret scan:
+# (carries_access_token, text).
+OBSERVED = []
+TOKEN_TARGETS = ("/v1/token", "/v1/bootstrap")
+
+
+def request(path, method, target, body=None, headers=None, timeout=30, record=True):
+    """One request; returns (status, headers dict, body bytes). `record`: the answer is the
+    daemon's and goes into the secret scan (the fake's control API is not)."""
     conn = UnixHTTPConnection(path, timeout=timeout)
     try:
         conn.request(method, target, body=body, headers=headers or {})
         resp = conn.getresponse()
         data = resp.read()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+        hdrs = {k.lower(): v for k, v in resp.getheaders()}
+        if record:
+            OBSERVED.append((target.startswith(TOKEN_TARGETS),
+                             repr(hdrs) + data.decode("utf-8", "replace")))
+        return resp.status, hdrs, data
     finally:
         conn.close()
 
@@ -79,7 +90,7 @@ class Fake:
         self.control_path = os.path.join(self.dir, "control.sock")
 
     def control(self, method, target, body=None):
-        status, _, data = request(self.control_path, method, target, body)
+        status, _, data = request(self.control_path, method, target, body, record=False)
         if status != 200:
             raise RuntimeError("fake control %s %s: %d %s" % (method, target, status, data))
         return data
@@ -104,6 +115,16 @@ class Fake:
 
     def refresh_token(self):
         return self.control("GET", "/refresh_token").decode().strip()
+
+    def certificate(self, name):
+        """server, wrong-host, expired or untrusted: what new TLS connections are shown."""
+        self.control("POST", "/certificate", name)
+
+    def stop_listening(self):
+        self.control("POST", "/stop-listening")
+
+    def start_listening(self):
+        self.control("POST", "/start-listening")
 
     def stop(self):
         if self.proc.poll() is None:
@@ -156,8 +177,11 @@ class Daemon:
     def cli(self, *args, input=None, env=None, timeout=60):
         full_env = dict(os.environ)
         full_env.update(env or {})
-        return subprocess.run([DAEMON, *args], input=input, capture_output=True, text=True,
-                              timeout=timeout, env=full_env)
+        result = subprocess.run([DAEMON, *args], input=input, capture_output=True, text=True,
+                                timeout=timeout, env=full_env)
+        OBSERVED.append((args[0] == "token", result.stdout))
+        OBSERVED.append((False, result.stderr))
+        return result
 
     def bootstrap(self, code=None, *extra):
         code = code if code is not None else self.fake.code()
@@ -283,15 +307,40 @@ class E2ETestCase(unittest.TestCase):
         self.dir = self._tmp.name
         self.fake = Fake(self.dir, expires_in=self.fake_expires_in)
         self.daemons = []
+        self.extra_secrets = []  # values a test wrote into secret files
+        OBSERVED.clear()
 
     def tearDown(self):
         for d in self.daemons:
             try:
-                d.stop(signal.SIGKILL if d.proc and d.proc.poll() is None else signal.SIGTERM)
+                d.stop(signal.SIGTERM if d.proc and d.proc.poll() is None else signal.SIGKILL)
             except Exception:
                 pass
-        self.fake.stop()
-        self._tmp.cleanup()
+        try:
+            self.assert_no_secret_leaked()
+        finally:
+            self.fake.stop()
+            self._tmp.cleanup()
+
+    def assert_no_secret_leaked(self):
+        """No refresh token, code or client secret (nor any 8-character piece of one) in anything
+        the daemon said: logs, socket answers, command output. Access tokens only where they
+        belong: token answers."""
+        issued = json.loads(self.fake.control("GET", "/issued"))
+        logs = []
+        for d in self.daemons:
+            if os.path.exists(d.log_path):
+                logs.append(d.logs())
+        everywhere = [text for _, text in OBSERVED] + logs
+        not_token_answers = [text for carries, text in OBSERVED if not carries] + logs
+        checks = [(s, everywhere) for s in
+                  issued["codes"] + issued["refresh_tokens"] + [CLIENT_SECRET] + self.extra_secrets]
+        checks += [(s, not_token_answers) for s in issued["access_tokens"]]
+        for secret, texts in checks:
+            for piece in {secret[i:i + 8] for i in range(max(1, len(secret) - 7))}:
+                for text in texts:
+                    if piece in text:
+                        self.fail("a secret's piece %r leaked into: %s" % (piece, text[:300]))
 
     def daemon(self, name="daemon", **overrides):
         d = Daemon(self.dir, self.fake, name=name, **overrides)

@@ -50,6 +50,7 @@ class Bootstrap(E2ETestCase):
         wrong = os.path.join(self.dir, "wrong_secret")
         with open(wrong, "w") as f:
             f.write("wrong-secret\n")
+        self.extra_secrets.append("wrong-secret")
         os.chmod(wrong, 0o600)
         d = self.daemon(priava={"client_secret_file": wrong})
         result = d.bootstrap()

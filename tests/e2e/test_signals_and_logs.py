@@ -48,6 +48,7 @@ class Reload(E2ETestCase):
         d = self.bootstrapped_daemon()
         with open(self.fake.secret_file, "w") as f:
             f.write("rotated-but-wrong\n")
+        self.extra_secrets.append("rotated-but-wrong")
         self.reload(d)
         status, _, body = d.post("/v1/token/refresh")
         self.assertEqual((status, body["error"]), (503, "reauth_required"))

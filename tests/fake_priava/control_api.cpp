@@ -35,6 +35,7 @@ struct control_api_state {
     std::shared_ptr<local::acceptor> acceptor;
     std::map<std::uint64_t, local::socket*> connections;
     std::uint64_t next_connection = 0;
+    std::function<std::string(std::string_view)> switch_certificate{};
 
     void stop() {
         boost::system::error_code ignored;
@@ -147,7 +148,8 @@ response start_listening(fake_priava& fake, const request& req) {
     return reply(req, http::status::ok, "ok\n");
 }
 
-response handle(fake_priava& fake, const request& req) {
+response handle(fake_priava& fake, const request& req,
+                const std::function<std::string(std::string_view)>& switch_certificate) {
     const std::string_view target = req.target();
     const http::verb method = req.method();
     const auto is = [&](std::string_view path, http::verb verb) {
@@ -177,6 +179,17 @@ response handle(fake_priava& fake, const request& req) {
     if (is("/refresh_token", http::verb::get)) {
         return reply(req, http::status::ok, fake.current_refresh_token());
     }
+    if (is("/issued", http::verb::get)) {
+        const issued_secrets all = fake.issued();
+        const auto list = [](const std::vector<std::string>& v) {
+            return json::array(v.begin(), v.end());
+        };
+        return reply(req, http::status::ok,
+                     json::serialize(json::object{{"codes", list(all.codes)},
+                                                  {"refresh_tokens", list(all.refresh_tokens)},
+                                                  {"access_tokens", list(all.access_tokens)}}),
+                     "application/json");
+    }
     if (is("/stop-listening", http::verb::post)) {
         fake.stop();
         return reply(req, http::status::ok, "ok\n");
@@ -184,8 +197,15 @@ response handle(fake_priava& fake, const request& req) {
     if (is("/start-listening", http::verb::post)) {
         return start_listening(fake, req);
     }
-    for (const char* known : {"/code", "/expires_in", "/faults", "/revoke", "/stats",
-                              "/refresh_token", "/stop-listening", "/start-listening"}) {
+    if (is("/certificate", http::verb::post)) {
+        const std::string why =
+            switch_certificate ? switch_certificate(req.body()) : "no certificates to switch to";
+        return why.empty() ? reply(req, http::status::ok, "ok\n")
+                           : reply(req, http::status::bad_request, why + "\n");
+    }
+    for (const char* known :
+         {"/code", "/expires_in", "/faults", "/revoke", "/stats", "/refresh_token", "/issued",
+          "/stop-listening", "/start-listening", "/certificate"}) {
         if (target == known) {
             return reply(req, http::status::method_not_allowed, "wrong method\n");
         }
@@ -234,7 +254,7 @@ net::awaitable<void> session(std::shared_ptr<control_api_state> s, local::socket
         if (ec) {
             break;
         }
-        const auto res = handle(*s->fake, parser.get());
+        const auto res = handle(*s->fake, parser.get(), s->switch_certificate);
         stream.expires_after(io_timeout);
         auto [write_ec, written] = co_await http::async_write(stream, res, use_nothrow);
         if (write_ec || !res.keep_alive()) {
@@ -262,7 +282,11 @@ net::awaitable<void> accept_loop(std::shared_ptr<control_api_state> s,
 
 control_api::control_api(net::any_io_executor ex, fake_priava& fake, std::string socket_path)
     : state_(std::make_shared<control_api_state>(
-          control_api_state{std::move(ex), &fake, std::move(socket_path), nullptr, {}, 0})) {}
+          control_api_state{std::move(ex), &fake, std::move(socket_path), nullptr, {}, 0, {}})) {}
+
+void control_api::on_certificate(std::function<std::string(std::string_view)> switch_to) {
+    state_->switch_certificate = std::move(switch_to);
+}
 
 control_api::~control_api() {
     state_->stop();

@@ -4,6 +4,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,8 +26,11 @@ struct control_api_state;
 /// | `POST /revoke` | the current refresh token stops working |
 /// | `GET /stats` | JSON of `fake_priava_stats` plus `pending_faults`, `listening`, `port` |
 /// | `GET /refresh_token` | the current refresh token (test-only; empty when none) |
-/// | `POST /stop-listening` | `fake_priava::stop()`: new connections are refused |
-/// | `POST /start-listening` | listens again on the same port |
+/// | `GET /issued` | JSON: every `codes`, `refresh_tokens`, `access_tokens` handed out (leak scans)
+/// | | `POST /stop-listening` | `fake_priava::stop()`: new connections are refused | | `POST
+/// /start-listening` | listens again on the same port | | `POST /certificate` | body `server`,
+/// `wrong-host`, `expired` or `untrusted`: the certificate new TLS connections get (needs
+/// `on_certificate`) |
 ///
 /// Answers are `text/plain` (`ok`, or the error) unless said otherwise; bad input is a 400, an
 /// unknown path 404, a wrong method 405. Single-threaded like the fake, on the same executor.
@@ -43,6 +47,10 @@ class control_api {
     void start();
     /// Closes the socket and its connections and removes the socket file.
     void stop();
+
+    /// What `POST /certificate` does: switch to the named certificate, returning an empty string
+    /// or why not.
+    void on_certificate(std::function<std::string(std::string_view)> switch_to);
 
   private:
     std::shared_ptr<detail::control_api_state> state_;

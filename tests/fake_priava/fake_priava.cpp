@@ -320,6 +320,10 @@ const fake_priava_stats& fake_priava::stats() const noexcept {
     return state_->stats;
 }
 
+issued_secrets fake_priava::issued() const {
+    return state_->grants.issued();
+}
+
 std::string fake_priava::current_refresh_token() const {
     return state_->grants.current_refresh_token();
 }

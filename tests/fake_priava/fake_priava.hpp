@@ -2,6 +2,7 @@
 
 #include "fake_priava_options.hpp"
 #include "fault.hpp"
+#include "token_grants.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -64,6 +65,8 @@ class fake_priava {
     const fake_priava_stats& stats() const noexcept;
     /// For tests that plant a state file; empty when there is none.
     std::string current_refresh_token() const;
+    /// Every code and token handed out so far (test-only: leak scans).
+    issued_secrets issued() const;
 
     /// Closes the acceptor and every open connection: from now on connections are refused.
     /// `listen(port())` opens again on the same port.

@@ -152,10 +152,11 @@ int run(command_line c) {
     net::io_context ioc;
     net::signal_set signals(ioc, SIGTERM, SIGINT);
     std::optional<net::ssl::context> tls;
+    std::optional<test_pki> pki;
     if (!c.plain_http) {
-        const auto pki = test_pki::generate();
-        pki.write(c.dir);
-        tls.emplace(make_server_tls_context(pki.server));
+        pki.emplace(test_pki::generate());
+        pki->write(c.dir);
+        tls.emplace(make_server_tls_context(pki->server));
     }
     fake_priava fake(ioc.get_executor(), tls ? &*tls : nullptr, c.options);
     fake.listen(c.port);
@@ -163,6 +164,22 @@ int run(command_line c) {
         write_atomically(*c.code_file, fake.issue_code(), 0600);
     }
     control_api control(ioc.get_executor(), fake, c.dir + "/control.sock");
+    if (tls) {
+        // Swapping the pair inside the one context changes what new handshakes present.
+        control.on_certificate([&](std::string_view name) -> std::string {
+            const pem_pair* pair = name == "server"       ? &pki->server
+                                   : name == "wrong-host" ? &pki->wrong_host
+                                   : name == "expired"    ? &pki->expired
+                                   : name == "untrusted"  ? &pki->untrusted
+                                                          : nullptr;
+            if (pair == nullptr) {
+                return "certificate is one of server, wrong-host, expired, untrusted";
+            }
+            tls->use_certificate_chain(net::buffer(pair->cert_pem));
+            tls->use_private_key(net::buffer(pair->key_pem), net::ssl::context::pem);
+            return {};
+        });
+    }
     control.start();
     signals.async_wait([&](boost::system::error_code ec, int) {
         if (!ec) {

@@ -182,4 +182,22 @@ void token_grants::revoke() {
     }
 }
 
+issued_secrets token_grants::issued() const {
+    issued_secrets all;
+    for (const auto& [code, used] : codes_) {
+        all.codes.push_back(code);
+    }
+    if (!current_refresh_.empty()) {
+        all.refresh_tokens.push_back(current_refresh_);
+    }
+    all.refresh_tokens.insert(all.refresh_tokens.end(), consumed_refresh_.begin(),
+                              consumed_refresh_.end());
+    all.refresh_tokens.insert(all.refresh_tokens.end(), revoked_refresh_.begin(),
+                              revoked_refresh_.end());
+    for (const auto& [token, expiry] : access_tokens_) {
+        all.access_tokens.push_back(token);
+    }
+    return all;
+}
+
 } // namespace priava_tokend::testing

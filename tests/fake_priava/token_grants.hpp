@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace priava_tokend::testing {
 
@@ -36,6 +37,13 @@ enum class rotation {
     keep,   ///< leave it valid and issue none (RFC 6749 §6 allows this)
 };
 
+/// Everything a fake ever handed out, for tests that scan output for leaked secrets.
+struct issued_secrets {
+    std::vector<std::string> codes;
+    std::vector<std::string> refresh_tokens;
+    std::vector<std::string> access_tokens;
+};
+
 /// Priava's token endpoint rules without the sockets: which requests are accepted, and the codes
 /// and tokens the fake issued. One credential: a single current refresh token; every token it
 /// replaced is remembered as consumed. Not thread-safe; `options` and `stats` must outlive it.
@@ -57,6 +65,8 @@ class token_grants {
 
     /// The current refresh token stops working (`invalid_grant`) until a new code is exchanged.
     void revoke();
+
+    issued_secrets issued() const;
 
     /// Empty before the first authorization_code grant and after `revoke()`.
     const std::string& current_refresh_token() const noexcept { return current_refresh_; }
