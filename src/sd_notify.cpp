@@ -32,7 +32,9 @@ sd_notifier sd_notifier::from_environment(const environment& env) {
             n.address_.sun_path[0] = '\0'; // abstract namespace
         }
         n.address_length_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path->size());
-        n.fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        // Non-blocking: a supervisor that does not read must never stall the event loop; a
+        // STATUS line lost to a full queue is replaced by the next one.
+        n.fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     }
     const auto usec = number(env.get("WATCHDOG_USEC"));
     const auto pid = number(env.get("WATCHDOG_PID"));

@@ -25,7 +25,8 @@ class sd_notifier {
     ~sd_notifier();
 
     bool enabled() const noexcept { return fd_ >= 0; }
-    /// Sends one datagram of newline-separated assignments; errors are ignored as sd_notify does.
+    /// Sends one datagram of newline-separated assignments without ever blocking; errors (a full
+    /// queue included) are ignored as sd_notify does.
     void notify(std::string_view assignments) const;
 
     /// Half of `WATCHDOG_USEC` when the watchdog is meant for this process, else nothing.

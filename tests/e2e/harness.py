@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -195,34 +196,62 @@ class Daemon:
             os.unlink(self.notify_path)
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(self.notify_path)
+        self.messages = []  # every sd_notify datagram, in order
+        self.messages_changed = threading.Condition()
+        self.notify_reader = threading.Thread(target=self._read_notifications, daemon=True)
+        self.notify_reader.start()
         full_env = dict(os.environ)
         full_env["NOTIFY_SOCKET"] = self.notify_path
         full_env.update(env or {})
         self.log = open(self.log_path, "a")
         self.proc = subprocess.Popen([DAEMON, "run", "--config", self.config], env=full_env,
                                      stdout=self.log, stderr=self.log)
+        threading.Thread(target=self._watch_exit, args=(self.proc,), daemon=True).start()
         if wait_ready:
             self.wait_notify("READY=1", 20)
         return self
 
-    def wait_notify(self, wanted, seconds):
-        """Reads sd_notify datagrams until one holds `wanted`; returns all seen."""
-        seen = []
-        deadline = time.monotonic() + seconds
+    def _read_notifications(self):
+        """Drains the notify socket as systemd would, so the daemon never sees a full queue."""
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError("no %s from the daemon within %s s; got %r; log:\n%s"
-                                     % (wanted, seconds, seen, self.logs()))
-            ready, _, _ = select.select([self.notify], [], [], left)
-            if ready:
-                message = self.notify.recv(4096).decode()
-                seen.append(message)
-                if wanted in message.split("\n"):
-                    return seen
-            elif self.proc.poll() is not None:
-                raise AssertionError("daemon exited with %s before %s; log:\n%s"
-                                     % (self.proc.returncode, wanted, self.logs()))
+            try:
+                data = self.notify.recv(4096)
+            except OSError:
+                return
+            if not data:
+                return
+            with self.messages_changed:
+                self.messages.append(data.decode())
+                self.messages_changed.notify_all()
+
+    def mark(self):
+        """A position in the notification stream; `wait_notify(..., since=mark)` looks after it."""
+        with self.messages_changed:
+            return len(self.messages)
+
+    def wait_notify(self, wanted, seconds, since=0):
+        """Waits for a notification (after `since`) holding the line `wanted`; returns all seen
+        from `since` up to and including it."""
+        deadline = time.monotonic() + seconds
+        with self.messages_changed:
+            while True:
+                for i in range(since, len(self.messages)):
+                    if wanted in self.messages[i].split("\n"):
+                        return self.messages[since:i + 1]
+                if self.proc.poll() is not None:
+                    raise AssertionError("daemon exited with %s before %s; log:\n%s"
+                                         % (self.proc.returncode, wanted, self.logs()))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("no %s from the daemon within %s s; got %r; log:\n%s"
+                                         % (wanted, seconds, self.messages[since:], self.logs()))
+                self.messages_changed.wait(left)
+
+    def _watch_exit(self, proc):
+        """Wakes waiters when the daemon exits, so a crash fails a test at once."""
+        proc.wait()
+        with self.messages_changed:
+            self.messages_changed.notify_all()
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
         if self.proc is None:
@@ -231,7 +260,9 @@ class Daemon:
             self.proc.send_signal(sig)
         code = self.proc.wait(timeout)
         self.log.close()
+        self.notify.shutdown(socket.SHUT_RDWR)
         self.notify.close()
+        self.notify_reader.join(5)
         self.proc = None
         return code
 
@@ -270,21 +301,20 @@ class Daemon:
                 return body
 
     def wait_status(self, predicate, seconds=30):
-        """Waits for a status the predicate accepts, woken by every change the daemon reports."""
+        """Waits for a status the predicate accepts, looking again at every change the daemon
+        reports on its notify socket."""
         deadline = time.monotonic() + seconds
         while True:
+            seen = self.mark()
             current = self.status()
             if predicate(current):
                 return current
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError("status never matched; last %r" % current)
-            try:
-                ready, _, _ = select.select([self.notify], [], [], left)
-                if ready:
-                    self.notify.recv(4096)
-            except OSError:
-                pass
+            with self.messages_changed:
+                if len(self.messages) == seen:
+                    self.messages_changed.wait(left)
 
 
 def toml_value(value):

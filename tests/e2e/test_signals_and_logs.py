@@ -11,9 +11,10 @@ from harness import CLIENT_SECRET, E2ETestCase
 
 class Reload(E2ETestCase):
     def reload(self, d):
+        mark = d.mark()
         d.proc.send_signal(signal.SIGHUP)
-        d.wait_notify("RELOADING=1", 10)
-        d.wait_notify("READY=1", 10)
+        mark += len(d.wait_notify("RELOADING=1", 10, since=mark))
+        d.wait_notify("READY=1", 10, since=mark)
 
     def test_a_new_code_file_and_sighup_recover_from_reauth_required(self):
         code_file = os.path.join(self.dir, "code")
