@@ -290,6 +290,7 @@ net::awaitable<void> token_keeper::persist() {
         if (persist_error_) {
             log_.info("state file " + settings_.state_path + " written again");
             persist_error_.reset();
+            changed();
         }
         co_return;
     }
