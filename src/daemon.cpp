@@ -51,16 +51,17 @@ class daemon_process {
   public:
     daemon_process(net::io_context& io, config cfg, priava_connection connection,
                    config_location where, environment env, logger& log, sd_notifier notify,
-                   int listening_fd)
+                   const unix_listener& listener)
         : io_(io)
         , cfg_(std::move(cfg))
+        , socket_name_(listener.path.empty() ? "the socket from systemd" : listener.path)
         , where_(std::move(where))
         , env_(std::move(env))
         , log_(log)
         , notify_(std::move(notify))
         , keeper_(io.get_executor(), settings_for(cfg_, std::move(connection)), log)
         , api_(keeper_, log, cfg_.state.path)
-        , server_(io.get_executor(), listening_fd, api_, log, limits_for(cfg_)) {
+        , server_(io.get_executor(), listener.fd, api_, log, limits_for(cfg_)) {
         keeper_.on_change([this] { report(); });
     }
 
@@ -93,7 +94,7 @@ class daemon_process {
         if (!ready_ && keeper_.usable_token() != nullptr) {
             ready_ = true;
             message = "READY=1\n";
-            log_.info("ready: serving tokens on " + cfg_.listen.socket);
+            log_.info("ready: serving tokens on " + socket_name_);
         }
         message += "STATUS=" + std::string(to_string(s.state));
         if (s.token != nullptr) {
@@ -202,6 +203,7 @@ class daemon_process {
 
     net::io_context& io_;
     config cfg_;
+    std::string socket_name_; ///< for the log: the socket may not be the configured one
     config_location where_;
     environment env_;
     logger& log_;
@@ -298,7 +300,7 @@ int run_daemon(const config_location& where, const environment& env) {
     const std::string secret_source = connection->secret_source;
     auto process =
         std::make_unique<daemon_process>(io, cfg, std::move(*connection), where, env, log,
-                                         sd_notifier::from_environment(env), listener->fd);
+                                         sd_notifier::from_environment(env), *listener);
     log.info("priava-tokend " + std::string(version()) + " starting: state " + cfg.state.path +
              ", socket " + (listener->path.empty() ? "from systemd" : listener->path) +
              ", client secret from " + secret_source);

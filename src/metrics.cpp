@@ -61,7 +61,7 @@ std::uint64_t request_counters::get(api_path path, unsigned status) const noexce
 }
 
 std::string render_metrics(const keeper_status& status, const refresh_stats& stats,
-                           const request_counters& requests) {
+                           const request_counters& requests, const connection_stats& connections) {
     std::string out;
     out.reserve(4096);
     family(out, "priava_tokend_build_info", "gauge", "Version of the running daemon.");
@@ -124,6 +124,15 @@ std::string render_metrics(const keeper_status& status, const refresh_stats& sta
     family(out, "priava_tokend_state_file_persisted", "gauge",
            "1 when the newest refresh token is on disk, 0 while it is held in memory only.");
     sample(out, "priava_tokend_state_file_persisted", "", status.persisted ? 1 : 0);
+
+    family(out, "priava_tokend_connections", "gauge", "Open connections on the API socket.");
+    sample(out, "priava_tokend_connections", "", static_cast<double>(connections.open));
+    family(out, "priava_tokend_connections_closed_total", "counter",
+           "Connections the daemon closed itself, by reason.");
+    sample(out, "priava_tokend_connections_closed_total", "reason=\"evicted\"",
+           static_cast<double>(connections.evicted));
+    sample(out, "priava_tokend_connections_closed_total", "reason=\"timed_out\"",
+           static_cast<double>(connections.timed_out));
 
     family(out, "priava_tokend_requests_total", "counter", "Socket API requests by path and code.");
     requests.for_each([&](api_path path, unsigned code, std::uint64_t n) {

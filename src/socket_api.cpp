@@ -166,8 +166,9 @@ std::optional<response> socket_api::answer_now(const route& r, const request_hea
         return refused(keeper_.current());
     case api_path::metrics: {
         response m;
-        m.own = render_response(200, "text/plain; version=0.0.4; charset=utf-8",
-                                render_metrics(keeper_.status(), keeper_.stats(), counters_));
+        m.own = render_response(
+            200, "text/plain; version=0.0.4; charset=utf-8",
+            render_metrics(keeper_.status(), keeper_.stats(), counters_, connections_));
         return m;
     }
     case api_path::token_refresh:

@@ -45,12 +45,6 @@ socket_server::socket_server(net::any_io_executor ex, int listening_fd, socket_a
 
 net::awaitable<void> socket_server::run() {
     while (!stopping_) {
-        while (connections_.size() >= limits_.max_connections && !stopping_) {
-            co_await changes_.wait_until(clock::time_point::max());
-        }
-        if (stopping_) {
-            break;
-        }
         auto [ec, socket] = co_await acceptor_.async_accept(use_nothrow);
         if (ec) {
             if (stopping_ || ec == net::error::operation_aborted) {
@@ -62,7 +56,25 @@ net::awaitable<void> socket_server::run() {
             co_await pause.async_wait(use_nothrow);
             continue;
         }
-        net::co_spawn(ex_, session(std::move(socket)), [this](std::exception_ptr e) {
+        // At the cap, close the connection that has waited longest for a request to make room;
+        // with every connection busy, the newcomer waits (unserved) until one finishes, and the
+        // clients behind it wait in the listen backlog.
+        while (connections_.size() >= limits_.max_connections && !stopping_) {
+            evict_one();
+            co_await changes_.wait_until(clock::time_point::max());
+        }
+        if (stopping_) {
+            break;
+        }
+        // Registered here, not when the session first runs, so a burst of accepts counts at once.
+        const auto now = clock::now();
+        const auto entry = connections_.insert(
+            connections_.end(), connection{std::move(socket), now + limits_.head_timeout, now});
+        ++api_.connections().open;
+        if (!sweeping_) {
+            net::co_spawn(ex_, sweep(), net::detached);
+        }
+        net::co_spawn(ex_, session(entry), [this](std::exception_ptr e) {
             if (e) {
                 try {
                     std::rethrow_exception(e);
@@ -74,13 +86,44 @@ net::awaitable<void> socket_server::run() {
     }
 }
 
+void socket_server::close(connection& c) {
+    boost::system::error_code ignored;
+    c.closing = true;
+    c.socket.close(ignored);
+}
+
+socket_server::connection* socket_server::idlest() {
+    connection* found = nullptr;
+    for (auto& c : connections_) {
+        if (c.busy || c.closing || (found != nullptr && c.waiting_since >= found->waiting_since)) {
+            continue;
+        }
+        // A request already in the socket buffer, not yet read, is not idleness.
+        boost::system::error_code ec;
+        if (c.socket.available(ec) == 0 && !ec) {
+            found = &c;
+        }
+    }
+    return found;
+}
+
+bool socket_server::evict_one() {
+    connection* c = idlest();
+    if (c == nullptr) {
+        return false;
+    }
+    close(*c);
+    ++api_.connections().evicted;
+    return true;
+}
+
 void socket_server::stop() {
     stopping_ = true;
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     for (auto& c : connections_) {
         if (!c.busy) {
-            c.socket->close(ignored);
+            close(c);
         }
     }
     changes_.notify_all();
@@ -95,7 +138,7 @@ net::awaitable<void> socket_server::drain(clock::time_point deadline) {
     }
     boost::system::error_code ignored;
     for (auto& c : connections_) {
-        c.socket->close(ignored);
+        c.socket.close(ignored);
     }
 }
 
@@ -106,30 +149,28 @@ net::awaitable<void> socket_server::sweep() {
         tick.expires_after(std::chrono::seconds{1});
         co_await tick.async_wait(use_nothrow);
         const auto now = clock::now();
-        boost::system::error_code ignored;
         for (auto& c : connections_) {
-            if (c.deadline <= now) {
-                c.socket->close(ignored);
+            if (c.deadline <= now && !c.closing) {
+                close(c);
+                ++api_.connections().timed_out;
             }
         }
     }
     sweeping_ = false;
 }
 
-net::awaitable<void> socket_server::session(socket_type socket) {
+net::awaitable<void> socket_server::session(std::list<connection>::iterator self) {
     struct registration {
         socket_server& server;
         std::list<connection>::iterator self;
         ~registration() {
             server.connections_.erase(self);
+            --server.api_.connections().open;
             server.changes_.notify_all();
         }
-    } reg{*this, connections_.insert(connections_.end(),
-                                     connection{&socket, clock::now() + limits_.head_timeout})};
-    if (!sweeping_) {
-        net::co_spawn(ex_, sweep(), net::detached);
-    }
-    connection& me = *reg.self;
+    } reg{*this, self};
+    connection& me = *self;
+    socket_type& socket = me.socket;
 
     caller who{socket.native_handle(), std::nullopt};
     bool refused = false;
@@ -148,8 +189,10 @@ net::awaitable<void> socket_server::session(socket_type socket) {
         parser.eager(true);
         bool started = buffer.size() > 0;
         me.busy = false;
+        me.waiting_since = clock::now();
         me.deadline =
-            clock::now() + (first || started ? limits_.head_timeout : limits_.idle_timeout);
+            me.waiting_since + (first || started ? limits_.head_timeout : limits_.idle_timeout);
+        changes_.notify_all(); // an accept held at the cap may now evict this connection
         for (;;) {
             if (buffer.size() > 0) {
                 if (!started) {

@@ -36,8 +36,16 @@ class request_counters {
     std::array<std::array<std::uint64_t, codes.size()>, api_path_count> counts_{};
 };
 
+/// The socket server's connections: `priava_tokend_connections` and
+/// `priava_tokend_connections_closed_total{reason}`.
+struct connection_stats {
+    std::uint64_t open = 0;
+    std::uint64_t evicted = 0;   ///< idle ones closed to admit a new client at the cap
+    std::uint64_t timed_out = 0; ///< closed by the head, idle or write deadline
+};
+
 /// The Prometheus text exposition (format 0.0.4) of everything the daemon reports.
 std::string render_metrics(const keeper_status& status, const refresh_stats& stats,
-                           const request_counters& requests);
+                           const request_counters& requests, const connection_stats& connections);
 
 } // namespace priava_tokend

@@ -32,6 +32,7 @@ class socket_api {
     net::awaitable<response> answer(const route& r, const request_head& head, caller& who);
 
     request_counters& counters() noexcept { return counters_; }
+    connection_stats& connections() noexcept { return connections_; }
 
   private:
     response token(const token_answer& a);
@@ -42,6 +43,7 @@ class socket_api {
     const logger& log_;
     std::string state_path_;
     request_counters counters_;
+    connection_stats connections_;
 
     struct cached_token {
         std::uint64_t generation = 0;

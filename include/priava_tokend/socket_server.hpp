@@ -24,8 +24,10 @@ struct server_limits {
 };
 
 /// HTTP/1.1 on the Unix socket: one coroutine per connection, keep-alive and pipelining, a cap
-/// on connections (further clients wait in the listen backlog rather than being refused), and
-/// deadlines enforced by one sweep a second rather than a timer per request.
+/// on connections, and deadlines enforced by one sweep a second rather than a timer per request.
+/// At the cap the connection that has waited longest for a request is closed to admit the new
+/// client (as nginx does), so idle or slow clients cannot lock others out; when every
+/// connection is busy, further clients wait in the listen backlog rather than being refused.
 class socket_server {
   public:
     socket_server(net::any_io_executor ex, int listening_fd, socket_api& api, const logger& log,
@@ -46,13 +48,20 @@ class socket_server {
   private:
     using socket_type = net::local::stream_protocol::socket;
     struct connection {
-        socket_type* socket;
+        socket_type socket;
         std::chrono::steady_clock::time_point deadline;
+        std::chrono::steady_clock::time_point waiting_since; ///< for a request (head) to come
         bool busy = false;
+        bool closing = false;
     };
 
-    net::awaitable<void> session(socket_type socket);
+    net::awaitable<void> session(std::list<connection>::iterator self);
     net::awaitable<void> sweep();
+    /// The connection that has waited longest for a request, if any is not busy.
+    connection* idlest();
+    /// Closes `idlest()`; false if every connection is busy.
+    bool evict_one();
+    void close(connection& c);
 
     net::any_io_executor ex_;
     net::local::stream_protocol::acceptor acceptor_;

@@ -227,20 +227,42 @@ if __name__ == "__main__":
 
 
 class ConnectionCap(E2ETestCase):
-    def test_clients_beyond_the_cap_wait_in_the_backlog_instead_of_being_refused(self):
+    def connect(self, d, request=b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(d.socket)
+        s.sendall(request)
+        return s
+
+    def test_at_the_cap_the_longest_idle_connection_makes_room(self):
         d = self.bootstrapped_daemon(listen={"max_connections": 2})
-        first, second, third = (socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(3))
+        first, second = self.connect(d), self.connect(d)
         for s in (first, second):
-            s.connect(d.socket)
-            s.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
-            self.assertTrue(s.recv(4096).startswith(b"HTTP/1.1 200"))  # accepted, kept alive
-        third.connect(d.socket)
-        third.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        third.settimeout(1)
-        with self.assertRaises(socket.timeout):
-            third.recv(4096)  # both slots busy: not refused, not answered yet
-        first.close()
+            self.assertTrue(s.recv(4096).startswith(b"HTTP/1.1 200"))  # now idle, kept alive
+        third = self.connect(d)
         third.settimeout(10)
         self.assertTrue(third.recv(4096).startswith(b"HTTP/1.1 200"))
-        for s in (second, third):
+        first.settimeout(10)
+        self.assertEqual(first.recv(4096), b"")  # the longest idle one was closed for it
+        second.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        second.settimeout(10)
+        self.assertTrue(second.recv(4096).startswith(b"HTTP/1.1 200"))
+        metrics = request(d.socket, "GET", "/metrics")[2].decode()
+        self.assertIn('priava_tokend_connections_closed_total{reason="evicted"} 2', metrics)
+        for s in (first, second, third):
             s.close()
+
+    def test_when_every_connection_is_busy_new_clients_wait_in_the_backlog(self):
+        d = self.bootstrapped_daemon(listen={"max_connections": 2})
+        poll = b"GET /v1/token?newer_than=100&wait=2 HTTP/1.1\r\nHost: x\r\n\r\n"
+        pollers = [self.connect(d, poll), self.connect(d, poll)]
+        waiting = self.connect(d, b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        waiting.settimeout(1)
+        with self.assertRaises(socket.timeout):
+            waiting.recv(4096)  # both slots busy: not refused, not answered yet
+        waiting.settimeout(10)
+        self.assertTrue(waiting.recv(4096).startswith(b"HTTP/1.1 200"))
+        for s in pollers:
+            s.settimeout(10)
+            self.assertTrue(s.recv(4096).startswith(b"HTTP/1.1 200"))
+            s.close()
+        waiting.close()

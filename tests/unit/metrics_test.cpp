@@ -26,7 +26,8 @@ TEST(Metrics, RendersEveryContractName) {
     stats.observe_duration(std::chrono::seconds{100});
     request_counters requests;
     requests.count(api_path::readyz, 503);
-    const std::string text = render_metrics(status, stats, requests);
+    const connection_stats connections{3, 1, 2};
+    const std::string text = render_metrics(status, stats, requests, connections);
     for (const char* line : {
              "priava_tokend_token_expiry_timestamp_seconds 0\n",
              "priava_tokend_token_generation 4\n",
@@ -42,6 +43,9 @@ TEST(Metrics, RendersEveryContractName) {
              "priava_tokend_state{state=\"retrying\"} 1\n",
              "priava_tokend_state{state=\"valid\"} 0\n",
              "priava_tokend_requests_total{path=\"/readyz\",code=\"503\"} 1\n",
+             "priava_tokend_connections 3\n",
+             "priava_tokend_connections_closed_total{reason=\"evicted\"} 1\n",
+             "priava_tokend_connections_closed_total{reason=\"timed_out\"} 2\n",
              "priava_tokend_build_info{version=\"",
              "# TYPE priava_tokend_refresh_duration_seconds histogram\n",
          }) {
