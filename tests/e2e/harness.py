@@ -230,13 +230,15 @@ class Daemon:
             return len(self.messages)
 
     def wait_notify(self, wanted, seconds, since=0):
-        """Waits for a notification (after `since`) holding the line `wanted`; returns all seen
-        from `since` up to and including it."""
+        """Waits for a notification (after `since`) holding the line `wanted` (or a line for
+        which `wanted`, if callable, is true); returns all seen from `since` up to and including
+        it."""
         deadline = time.monotonic() + seconds
+        matches = wanted if callable(wanted) else (lambda line: line == wanted)
         with self.messages_changed:
             while True:
                 for i in range(since, len(self.messages)):
-                    if wanted in self.messages[i].split("\n"):
+                    if any(matches(line) for line in self.messages[i].split("\n")):
                         return self.messages[since:i + 1]
                 if self.proc.poll() is not None:
                     raise AssertionError("daemon exited with %s before %s; log:\n%s"
