@@ -116,9 +116,8 @@ class daemon_process {
     }
 
     net::awaitable<void> signals() {
-        net::signal_set set(io_, SIGTERM, SIGINT, SIGHUP);
         for (;;) {
-            auto [ec, signal] = co_await set.async_wait(use_nothrow);
+            auto [ec, signal] = co_await signal_set_.async_wait(use_nothrow);
             if (ec) {
                 co_return;
             }
@@ -212,6 +211,9 @@ class daemon_process {
     socket_api api_;
     socket_server server_;
     net::steady_timer watchdog_timer_{io_};
+    // Installed here, before start() can send READY=1: a supervisor may signal as soon as it sees
+    // READY=1 (`systemctl reload`), and SIGHUP's default action would end the process.
+    net::signal_set signal_set_{io_, SIGTERM, SIGINT, SIGHUP};
     bool ready_ = false;
     bool stopping_ = false;
     bool keeper_done_ = false;

@@ -167,6 +167,7 @@ class SupervisedDaemon(Daemon):
 
     prefix = ()
     drain = None
+    signal_on_ready = None  # sent from the reader thread the moment READY=1 arrives
 
     def _listen_for_notifications(self):
         self.notify_path = os.path.join(self.workdir, self.name + ".notify")
@@ -199,6 +200,9 @@ class SupervisedDaemon(Daemon):
                 received = time.time()
             message = data.decode()
             harness.OBSERVED.append((False, message))  # STATUS= lines go to the secret scan
+            if self.signal_on_ready and "READY=1" in message.split("\n"):
+                self.kill(self.signal_on_ready)
+                self.signal_on_ready = None
             with self.notes_changed:
                 self.notes.append((received, message))
                 self.notes_changed.notify_all()
@@ -383,6 +387,20 @@ class Notify(SystemdTestCase):
         # systemd kills the service once WATCHDOG_USEC passes without a ping.
         self.assertLess(max(intervals), 0.4, intervals)
 
+    def test_signals_sent_the_moment_ready_arrives_are_handled(self):
+        # systemd acts on READY=1 at once: `systemctl reload` or `stop` may signal right away.
+        d = self.daemon()
+        self.assertEqual(d.bootstrap().returncode, 0)
+        for _ in range(5):
+            d.signal_on_ready = signal.SIGHUP
+            d.start()
+            d.wait_notify("RELOADING=1", 10)
+            self.assertEqual(d.stop(), 0)
+            d.signal_on_ready = signal.SIGTERM
+            d.start()
+            d.wait_notify("STOPPING=1", 10)
+            self.assertEqual(d.stop(), 0)
+
     def test_no_watchdog_pings_when_watchdog_pid_names_another_process(self):
         d = self.daemon()
         self.assertEqual(d.bootstrap().returncode, 0)
@@ -414,10 +432,10 @@ class SocketActivation(SystemdTestCase):
         harness.OBSERVED.append((True, body))
         self.assertEqual(response.status, 200, body)
         self.assertEqual(json.loads(body)["generation"], 1)
-        self.assertIn("ready: serving tokens on the socket from systemd", d.logs())
         d.kill(signal.SIGTERM)
         d.wait_notify("STOPPING=1", 10)
         self.assertEqual(d.stop(), 0)
+        self.assertIn("ready: serving tokens on the socket from systemd", d.logs())
 
     def test_the_inherited_socket_is_neither_chmodded_nor_removed(self):
         d = self.daemon(listen={"mode": "0600"})
@@ -502,30 +520,36 @@ def allowed_syscalls(unit):
 
 
 class Trace:
-    """strace -f output, reduced to the process that exec'd `binary` and its threads."""
+    """strace -f output, reduced to the process that exec'd `binary` and its threads: the calls
+    with their arguments (a call strace split into "<unfinished ...>" and "resumed" appears once,
+    with the arguments of its first part)."""
 
-    CALL = re.compile(r"^(\d+)\s+(?:<\.\.\. )?([a-z_][a-z0-9_]*)(?:\(| resumed>)(.*)$")
+    CALL = re.compile(r"^(\d+)\s+(<\.\.\. )?([a-z_][a-z0-9_]*)(?:\(| resumed>)(.*)$")
+    # (pid, "<... " when the line resumes an unfinished call, syscall name, the rest)
 
     def __init__(self, path, binary):
-        self.calls = []  # (syscall name, the rest of the line)
-        pids = set()
         with open(path) as f:
-            for line in f:
-                match = self.CALL.match(line.rstrip("\n"))
-                if not match:
-                    continue
-                pid, name, rest = int(match.group(1)), match.group(2), match.group(3)
-                if name == "execve" and rest.startswith('"%s"' % binary) and rest.endswith("= 0"):
-                    pids.add(pid)
-                    continue
-                if pid not in pids:
-                    continue
-                self.calls.append((name, rest))
-                child = re.search(r"= (\d+)$", rest)
-                if name in ("clone", "clone3", "fork", "vfork") and child:
-                    pids.add(int(child.group(1)))
-        if not pids:
+            lines = [m.groups() for m in map(self.CALL.match, f.read().splitlines()) if m]
+        # First the processes: the one that exec'd the daemon, from then on, and every thread or
+        # child it made (whose first calls strace may show before the clone returns).
+        started = next((i for i, (_, _, name, rest) in enumerate(lines)
+                        if name == "execve" and rest.startswith('"%s"' % binary)
+                        and rest.endswith("= 0")), None)
+        if started is None:
             raise AssertionError("%s never ran in the trace" % binary)
+        made = {}  # pid: the pids it cloned
+        for pid, _, name, rest in lines[started + 1:]:
+            child = re.search(r"= (\d+)$", rest)
+            if name in ("clone", "clone3", "fork", "vfork") and child:
+                made.setdefault(pid, set()).add(child.group(1))
+        pids, todo = set(), [lines[started][0]]
+        while todo:
+            pid = todo.pop()
+            if pid not in pids:
+                pids.add(pid)
+                todo.extend(made.get(pid, ()))
+        self.calls = [(name, rest) for pid, resumed, name, rest in lines[started + 1:]
+                      if pid in pids and not resumed]
 
     def names(self):
         return {name for name, _ in self.calls}
@@ -583,7 +607,7 @@ class Sandbox(SystemdTestCase):
         substitute = (lambda v: v.replace("%i", instance)) if instance else (lambda v: v)
         exec_start = substitute(unit_value(unit, "Service", "ExecStart")).split()
         config = exec_start[exec_start.index("--config") + 1]
-        credential, _, secret_path = substitute(
+        credential, _, _ = substitute(
             unit_value(unit, "Service", "LoadCredential")).partition(":")
         self.assertEqual(credential, "client_secret")
         state_dir = "/var/lib/" + substitute(unit_value(unit, "Service", "StateDirectory"))
@@ -668,15 +692,17 @@ class Sandbox(SystemdTestCase):
         status = d.cli("status", "--socket", d.socket)
         self.assertEqual(status.returncode, 0, status.stderr)
         self.assertIn("valid", status.stdout)
+        since = d.mark()
         d.kill(signal.SIGHUP)  # re-reads the config and $CREDENTIALS_DIRECTORY/client_secret
-        d.wait_notify("RELOADING=1", 10)
-        d.wait_notify("READY=1", 10)
-        self.assertIn("client secret from file %s/client_secret" % credentials, d.logs())
+        reload = d.wait_notify("READY=1", 10, since)
+        self.assertEqual(reload[0].split("\n")[0], "RELOADING=1")
         self.assertEqual(d.post("/v1/token/refresh")[2]["generation"], 2)  # writes the state
         d.kill(signal.SIGTERM)
         d.wait_notify("STOPPING=1", 10)
         self.assertEqual(d.stop(), 0)
         self.assertTrue(os.path.exists(d.socket))
+        self.assertIn("configuration reloaded (client secret from file %s/client_secret)"
+                      % credentials, d.logs())
 
         calls = Trace(trace, DAEMON_PATH)
         outside = sorted(calls.names() - allowed_syscalls(unit))
