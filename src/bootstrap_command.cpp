@@ -21,6 +21,7 @@
 #include <ostream>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace priava_tokend {
@@ -81,6 +82,23 @@ outcome<void> check_writable(const std::string& state_path) {
     ::close(fd);
     ::unlink(probe.c_str());
     return {};
+}
+
+/// Run as root into a directory owned by the service's (possibly dynamic) user, the files it
+/// wrote must belong to that user, or the daemon could not read them; systemd does not fix
+/// ownership inside a StateDirectory= whose top already has the right owner.
+void give_to_directory_owner(const std::string& state_path) {
+    struct stat dir {};
+    const auto slash = state_path.rfind('/');
+    const std::string directory =
+        slash == std::string::npos ? "." : state_path.substr(0, slash + 1);
+    if (::geteuid() != 0 || ::stat(directory.c_str(), &dir) != 0 || dir.st_uid == 0) {
+        return;
+    }
+    for (const std::string& file : {state_path, state_path + ".lock"}) {
+        // On failure the file stays root's; the daemon then refuses it naming the owner.
+        (void)!::chown(file.c_str(), dir.st_uid, dir.st_gid);
+    }
 }
 
 /// Hands the code to the daemon that holds the state lock.
@@ -227,6 +245,7 @@ int bootstrap_command(const command_line& line, const environment& env, std::ist
             << "; the new tokens are lost: fix this and bootstrap with a new code\n";
         return to_int(exit_code::failed);
     }
+    give_to_directory_owner(cfg.state.path);
     out << "bootstrapped: state written to " << cfg.state.path << "; the access token expires "
         << format_rfc3339(stored.expires_at) << " (in " << describe_seconds(tokens.expires_in)
         << ")\n";

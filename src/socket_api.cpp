@@ -150,10 +150,10 @@ std::optional<response> socket_api::answer_now(const route& r, const request_hea
                 keeper_.usable_token(r.query.min_ttl.value_or(std::chrono::seconds{0}))) {
             return token(token_answer{t});
         }
-        if (!r.query.min_ttl) {
+        if (!r.query.min_ttl && !keeper_.first_token_pending()) {
             return refused(keeper_.current());
         }
-        return std::nullopt;
+        return std::nullopt; // waits for a refresh, or for the very first token
     case api_path::status:
         return status();
     case api_path::livez:

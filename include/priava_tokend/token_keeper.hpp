@@ -61,6 +61,10 @@ class token_keeper {
 
     /// The token if it has more than `serve_margin` and at least `min_left` left.
     const held_token* usable_token(std::chrono::seconds min_left = {}) const;
+    /// True while the daemon has never held a token and is exchanging its first code: readers
+    /// then wait for it rather than being turned away.
+    bool first_token_pending() const noexcept { return !token_ && (pending_code_ || in_flight_); }
+
     /// The token if usable (with `min_left`), else why not; never waits.
     token_answer current(std::chrono::seconds min_left = {}) const;
     keeper_status status() const;

@@ -74,6 +74,17 @@ class AccessControl(E2ETestCase):
         self.assertIn("forbidden", r.stdout)
         self.assertIn("refused POST /v1/bootstrap from uid %d" % NOBODY.pw_uid, d.logs())
 
+    def test_bootstrap_as_root_leaves_the_state_to_the_directory_owner(self):
+        state_dir = os.path.join(self.dir, "state")
+        os.mkdir(state_dir, 0o700)
+        os.chown(state_dir, NOBODY.pw_uid, NOBODY.pw_gid)  # e.g. a DynamicUser= StateDirectory
+        d = self.daemon(state_path=os.path.join(state_dir, "state.json"))
+        self.assertEqual(d.bootstrap().returncode, 0)
+        for path in (d.state, d.state + ".lock"):
+            st = os.stat(path)
+            self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)),
+                             (NOBODY.pw_uid, NOBODY.pw_gid, 0o600), path)
+
     def test_state_and_lock_files_are_private(self):
         d = self.bootstrapped_daemon()
         for path in (d.state, d.state + ".lock"):

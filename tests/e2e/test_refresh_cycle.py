@@ -110,6 +110,17 @@ class StartWithCodeFile(E2ETestCase):
         self.assertEqual(self.fake.stats()["authorization_code_grants"], 1)
         self.assertEqual(self.fake.stats()["code_rejections"], 0)
 
+    def test_a_reader_before_the_first_token_waits_for_it(self):
+        code_file = os.path.join(self.dir, "code")
+        with open(code_file, "w") as f:
+            f.write(self.fake.code() + "\n")
+        self.fake.faults([{"kind": "delay", "ms": 1000}])
+        d = self.daemon(bootstrap={"code_file": code_file}).start(wait_ready=False)
+        d.wait_notify(lambda line: line.startswith("STATUS="), 10)  # up, no token yet
+        self.assertEqual(d.get("/readyz")[0], 503)  # readiness never waits
+        status, _, body = d.get("/v1/token")  # but a reader does
+        self.assertEqual((status, body["generation"]), (200, 1))
+
     def test_without_state_or_code_file_the_daemon_explains_and_exits_78(self):
         d = self.daemon()
         d.start(wait_ready=False)

@@ -5,8 +5,9 @@ and count what a crash can cost.
     crash_durability.py [--kills N] [--seed S]        (CI: 200 kills; scripts/crash-test: more)
 
 Reports:
-  lost      refresh tokens lost: the fake saw a consumed token presented again, or the daemon
-            could no longer refresh (reauth_required) and had to be bootstrapped anew
+  lost      refresh tokens lost: after a kill the state file does not hold the refresh token
+            the fake considers current (or a restart ends in reauth_required), and the chain had
+            to be bootstrapped anew; every reuse the fake saw must be explained by one
   corrupt   state files that failed to parse after a kill
   ready     time from spawn to READY=1 (a usable token held) after a restart
 The one loss no client can prevent: Priava rotated the refresh token and the daemon died before
@@ -73,6 +74,15 @@ def run(kills, seed, max_delay):
             if not check_state(d.state):
                 corrupt += 1
                 print("kill %d: state file does not parse" % (i + 1), file=sys.stderr)
+                continue
+            with open(d.state) as f:
+                on_disk = json.load(f)["refresh_token"]
+            if on_disk != fake.refresh_token():
+                # Killed after Priava rotated and before the new token reached the disk.
+                lost += 1
+                again = d.bootstrap(None, "--force")
+                if again.returncode != 0:
+                    raise SystemExit("re-bootstrap failed: " + again.stderr)
             leftovers = [n for n in os.listdir(workdir) if ".tmp-" in n]
             if len(leftovers) > 1:
                 print("kill %d: %d temporary files left" % (i + 1, len(leftovers)), file=sys.stderr)
@@ -109,7 +119,7 @@ def main():
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--max-delay", type=float, default=0.8,
                         help="longest run between start and kill, seconds")
-    parser.add_argument("--max-loss-rate", type=float, default=0.02,
+    parser.add_argument("--max-loss-rate", type=float, default=0.05,
                         help="fail above this rate of lost refresh tokens per kill")
     args = parser.parse_args()
     report = run(args.kills, args.seed, args.max_delay)
@@ -123,8 +133,8 @@ def main():
     if report["lost"] > args.max_loss_rate * args.kills:
         failures.append("%d refresh tokens lost in %d kills: more than the rotation window "
                         "explains" % (report["lost"], args.kills))
-    if report["reuse_seen"] != report["lost"]:
-        failures.append("the fake saw %d reuses but %d losses were noticed"
+    if report["reuse_seen"] > report["lost"]:
+        failures.append("the fake saw %d reuses but only %d losses were noticed"
                         % (report["reuse_seen"], report["lost"]))
     for f in failures:
         print("FAIL: " + f, file=sys.stderr)
