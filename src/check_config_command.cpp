@@ -39,9 +39,16 @@ int check_config_command(const command_line& line, const environment& env, std::
     std::string secret_source;
     if (auto connection = open_priava_connection(cfg, env); !connection) {
         const auto& m = connection.error().message;
-        problem(m.find("ca_file") != std::string::npos ? "priava.ca_file"
-                                                       : "priava.client_secret_file",
-                m, "make the file readable by the daemon's user and private (chmod 600)");
+        const bool ca = m.find("ca_file") != std::string::npos;
+        const bool missing = m.starts_with("no client secret");
+        problem(ca ? "priava.ca_file" : "priava.client_secret_file", m,
+                ca ? "point ca_file at a readable PEM file"
+                : missing
+                    ? "under systemd the secret arrives through LoadCredential= only inside the "
+                      "service; check there: systemd-run --pipe -p "
+                      "LoadCredential=client_secret:/etc/priava-tokend/client_secret "
+                      "priava-tokend check-config"
+                    : "make the file readable by the daemon's user and private (chmod 600)");
     } else {
         secret_source = connection->secret_source;
     }
@@ -71,8 +78,8 @@ int check_config_command(const command_line& line, const environment& env, std::
     const std::string socket_dir = directory_of(cfg.listen.socket);
     if (::access(socket_dir.c_str(), W_OK) != 0) {
         problem("listen.socket", "directory " + socket_dir + " is missing or not writable",
-                "create it (systemd: RuntimeDirectory=priava-tokend), unless systemd passes the "
-                "socket");
+                "create it, or let systemd's priava-tokend.socket make the socket (the daemon then "
+                "inherits it and needs no directory of its own)");
     }
     if (problems > 0) {
         err << problems << " problem" << (problems == 1 ? "" : "s") << " found\n";

@@ -94,10 +94,11 @@ outcome<unix_listener> create_unix_listener(const config::listen_section& listen
     if (bound != 0) {
         const auto slash = path.rfind('/');
         const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-        return listen_failure("cannot create socket " + path + ": " + std::strerror(bind_error) +
-                              (bind_error == ENOENT
-                                   ? " (create " + dir + " or use systemd's RuntimeDirectory=)"
-                                   : std::string{}));
+        return listen_failure(
+            "cannot create socket " + path + ": " + std::strerror(bind_error) +
+            (bind_error == ENOENT
+                 ? " (create " + dir + ", or let priava-tokend.socket make the socket)"
+                 : std::string{}));
     }
     const auto undo = [&](std::string message) {
         ::unlink(path.c_str());
