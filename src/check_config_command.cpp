@@ -4,6 +4,7 @@
 #include <priava_tokend/priava_connection.hpp>
 #include <priava_tokend/secret_file.hpp>
 #include <priava_tokend/state_file.hpp>
+#include <priava_tokend/tls_context.hpp>
 
 #include <ostream>
 
@@ -51,6 +52,11 @@ int check_config_command(const command_line& line, const environment& env, std::
                     : "make the file readable by the daemon's user and private (chmod 600)");
     } else {
         secret_source = connection->secret_source;
+    }
+    if (cfg.priava.ca_file) {
+        if (auto ctx = make_tls_client_context(cfg.priava.ca_file); !ctx) {
+            problem("priava.ca_file", ctx.error().message, "point ca_file at a readable PEM file");
+        }
     }
     if (cfg.bootstrap.code_file) {
         if (auto code =

@@ -1,4 +1,5 @@
 #include <priava_tokend/oauth_client.hpp>
+#include <priava_tokend/tls_context.hpp>
 #include <priava_tokend/token_request.hpp>
 #include <priava_tokend/version.hpp>
 
@@ -123,10 +124,10 @@ exchange(Stream& stream, beast::tcp_stream& socket, http::request<http::string_b
 } // namespace
 
 oauth_client::oauth_client(token_endpoint endpoint, region tenant,
-                           std::shared_ptr<net::ssl::context> tls, milliseconds timeout)
+                           std::optional<std::string> ca_file, milliseconds timeout)
     : endpoint_(std::move(endpoint))
     , tenant_(tenant)
-    , tls_(std::move(tls))
+    , ca_file_(std::move(ca_file))
     , timeout_(timeout) {}
 
 net::awaitable<token_outcome> oauth_client::request(const secret& body) const {
@@ -159,11 +160,16 @@ net::awaitable<token_outcome> oauth_client::request(const secret& body) const {
     req.body().assign(body.reveal());
     req.prepare_payload();
 
-    if (!tls_) {
+    if (!endpoint_.tls) {
         co_return co_await exchange(socket, socket, req, deadline, where);
     }
 
-    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls_);
+    auto tls = make_tls_client_context(ca_file_);
+    if (!tls) {
+        wipe(req.body());
+        co_return transient(errc::tls_failed, tls.error().message);
+    }
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), **tls);
     SSL* ssl = stream.native_handle();
     if (is_ip_literal(endpoint_.host)) {
         X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), endpoint_.host.c_str());

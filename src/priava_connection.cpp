@@ -13,17 +13,14 @@ outcome<priava_connection> open_priava_connection(const config& cfg, const envir
     if (!secret) {
         return secret.error();
     }
-    std::shared_ptr<net::ssl::context> tls;
-    if (endpoint->tls) {
-        auto ctx = make_tls_client_context(cfg.priava.ca_file);
-        if (!ctx) {
-            return ctx.error();
+    if (cfg.priava.ca_file) {
+        if (auto ca = check_ca_file(*cfg.priava.ca_file); !ca) {
+            return ca.error();
         }
-        tls = std::move(*ctx);
     }
     return priava_connection{
         std::make_shared<const oauth_client>(std::move(*endpoint), cfg.priava.region,
-                                             std::move(tls), cfg.refresh.request_timeout),
+                                             cfg.priava.ca_file, cfg.refresh.request_timeout),
         client_credentials{cfg.priava.client_id, std::move(secret->value), cfg.priava.redirect_uri},
         std::move(secret->source)};
 }

@@ -4,8 +4,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,12 +93,17 @@ int write_all(int fd, std::string_view data) {
 } // namespace
 
 std::string sha256_hex(std::string_view text) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+    // OpenSSL's low-level SHA-256 (deprecated in 3.0, still supported) rather than EVP: EVP
+    // loads and initialises the provider machinery, 2 MB of resident memory and milliseconds of
+    // start-up the daemon otherwise needs only when it talks TLS to Priava.
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, text.data(), text.size());
+    SHA256_Final(digest, &ctx);
     static constexpr char hex[] = "0123456789abcdef";
     std::string out;
-    for (unsigned i = 0; i < length; ++i) {
+    for (unsigned i = 0; i < SHA256_DIGEST_LENGTH; ++i) {
         out.push_back(hex[digest[i] >> 4]);
         out.push_back(hex[digest[i] & 0x0F]);
     }
@@ -258,8 +264,9 @@ outcome<stored_tokens> read_state_file(const std::string& path, std::string_view
 
 outcome<void> write_state_file(const std::string& path, const secret& text) {
     const std::string dir = directory_of(path);
-    unsigned char random[6];
-    RAND_bytes(random, sizeof random);
+    unsigned char random[6] = {};
+    // Uniqueness only (O_EXCL guards the rest); the kernel's generator needs no OpenSSL init.
+    (void)!::getrandom(random, sizeof random, 0);
     char suffix[16];
     std::snprintf(suffix, sizeof suffix, "%02x%02x%02x%02x%02x%02x", random[0], random[1],
                   random[2], random[3], random[4], random[5]);

@@ -5,20 +5,19 @@
 #include <priava_tokend/token_endpoint.hpp>
 #include <priava_tokend/token_response.hpp>
 
-#include <boost/asio/ssl/context.hpp>
-
-#include <memory>
+#include <optional>
+#include <string>
 
 namespace priava_tokend {
 
 /// Speaks to Priava's token endpoint: one connection per request, one deadline for all of it
 /// (resolve, connect, TLS, write, read), a 64 KiB cap on the reply. The certificate is checked
-/// against the context's trust store and the URL's host (name or IP address); SNI is sent for
-/// host names.
+/// against the system store plus `ca_file` and the URL's host (name or IP address); SNI is sent
+/// for host names. The TLS context is made for each request and dropped after it: requests come
+/// hours apart, and between them the daemon holds none of OpenSSL's state.
 class oauth_client {
   public:
-    /// `tls` may be null only for an `http://` (loopback) endpoint.
-    oauth_client(token_endpoint endpoint, region tenant, std::shared_ptr<net::ssl::context> tls,
+    oauth_client(token_endpoint endpoint, region tenant, std::optional<std::string> ca_file,
                  milliseconds timeout);
 
     /// Sends `body` (from `token_request_body`) and classifies what comes back. Never throws for
@@ -30,7 +29,7 @@ class oauth_client {
   private:
     token_endpoint endpoint_;
     region tenant_;
-    std::shared_ptr<net::ssl::context> tls_;
+    std::optional<std::string> ca_file_;
     milliseconds timeout_;
 };
 

@@ -16,4 +16,8 @@ namespace priava_tokend {
 outcome<std::shared_ptr<boost::asio::ssl::context>>
 make_tls_client_context(const std::optional<std::string>& ca_file);
 
+/// A quick look at `ca_file` that needs no OpenSSL: readable and holding a PEM certificate.
+/// The daemon checks this at start and reload; the full parse happens with each token request.
+outcome<void> check_ca_file(const std::string& ca_file);
+
 } // namespace priava_tokend

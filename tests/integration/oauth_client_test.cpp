@@ -1,16 +1,14 @@
-#include <priava_tokend/oauth_client.hpp>
-
-#include <priava_tokend/tls_context.hpp>
-#include <priava_tokend/token_request.hpp>
-
 #include "../support/temp_dir.hpp"
 #include "fake_priava.hpp"
 #include "test_pki.hpp"
 
-#include <gtest/gtest.h>
+#include <priava_tokend/oauth_client.hpp>
+#include <priava_tokend/tls_context.hpp>
+#include <priava_tokend/token_request.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
 
 namespace priava_tokend {
 namespace {
@@ -27,7 +25,7 @@ const test_pki& pki() {
 }
 
 class OAuthClient : public ::testing::Test {
-protected:
+  protected:
     OAuthClient() {
         testing::write_file(ca_file_, pki().ca_cert_pem, 0644);
         fake_.listen();
@@ -37,9 +35,7 @@ protected:
                             region tenant = region::apac) {
         auto ep = parse_token_url(url);
         EXPECT_TRUE(ep) << url;
-        auto tls = make_tls_client_context(ca_file_);
-        EXPECT_TRUE(tls);
-        return oauth_client(*ep, tenant, ep->tls ? *tls : nullptr, timeout);
+        return oauth_client(*ep, tenant, ca_file_, timeout);
     }
 
     token_outcome request(const oauth_client& client, grant_type grant, const std::string& value,
@@ -48,11 +44,10 @@ protected:
                                              "https://my.app.com/oauth2callback"};
         const secret body = token_request_body(credentials, grant, secret{value});
         std::optional<token_outcome> result;
-        net::co_spawn(io_, client.request(body),
-                      [&](std::exception_ptr e, token_outcome o) {
-                          ASSERT_FALSE(e);
-                          result = std::move(o);
-                      });
+        net::co_spawn(io_, client.request(body), [&](std::exception_ptr e, token_outcome o) {
+            ASSERT_FALSE(e);
+            result = std::move(o);
+        });
         const auto deadline = std::chrono::steady_clock::now() + 20s;
         while (!result && std::chrono::steady_clock::now() < deadline) {
             io_.run_for(50ms);
@@ -120,8 +115,8 @@ TEST_F(OAuthClient, RefreshRotatesAndTheOldTokenIsConsumed) {
     ASSERT_TRUE(second.refresh_token);
     EXPECT_NE(second.refresh_token->reveal(), first);
     EXPECT_EQ(fake_.stats().last_body_field_names,
-              (std::vector<std::string>{"grant_type", "client_id", "client_secret",
-                                        "refresh_token", "redirect_uri"}));
+              (std::vector<std::string>{"grant_type", "client_id", "client_secret", "refresh_token",
+                                        "redirect_uri"}));
 
     const token_outcome reused_outcome = request(client, grant_type::refresh_token, first);
 
@@ -213,7 +208,8 @@ TEST_F(OAuthClient, OneDeadlineCoversTheWholeRequest) {
     EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
     // The fake had not processed the grant, so the code is still good.
     const auto patient = client_for(fake_.token_url());
-    EXPECT_FALSE(tokens(request(patient, grant_type::authorization_code, code)).access_token.empty());
+    EXPECT_FALSE(
+        tokens(request(patient, grant_type::authorization_code, code)).access_token.empty());
 }
 
 TEST_F(OAuthClient, RefusedConnectionIsTransient) {
@@ -246,7 +242,8 @@ TEST_P(OAuthClientTls, RefusesTheCertificate) {
     fake_priava bad{io_.get_executor(), &bad_tls};
     bad.listen();
     const auto client = client_for(bad.token_url());
-    const token_outcome f_outcome = request(client, grant_type::authorization_code, bad.issue_code());
+    const token_outcome f_outcome =
+        request(client, grant_type::authorization_code, bad.issue_code());
     const auto& f = transient(f_outcome);
     EXPECT_EQ(f.reason, errc::tls_failed);
     EXPECT_NE(f.detail.find(GetParam().reason), std::string::npos) << f.detail;
@@ -259,6 +256,24 @@ INSTANTIATE_TEST_SUITE_P(
                       bad_certificate{"Expired", &test_pki::expired, "expired"},
                       bad_certificate{"UntrustedCa", &test_pki::untrusted, "issuer"}),
     [](const auto& p) { return std::string(p.param.name); });
+
+TEST(TlsContext, QuickCaFileCheckNeedsAPemCertificate) {
+    testing::temp_dir dir;
+    testing::write_file(dir.file("ca.pem"), pki().ca_cert_pem);
+    testing::write_file(dir.file("junk.pem"), "not a certificate");
+    EXPECT_TRUE(check_ca_file(dir.file("ca.pem")));
+    EXPECT_FALSE(check_ca_file(dir.file("junk.pem")));
+    EXPECT_FALSE(check_ca_file(dir.file("missing.pem")));
+}
+
+TEST_F(OAuthClient, AnUnusableCaFileFailsTheRequestNamingIt) {
+    testing::write_file(ca_file_, "-----BEGIN CERTIFICATE-----\ngarbage\n", 0644);
+    const auto client = client_for(fake_.token_url());
+    const token_outcome o = exchange(client);
+    const auto& f = transient(o);
+    EXPECT_EQ(f.reason, errc::tls_failed);
+    EXPECT_NE(f.detail.find(ca_file_), std::string::npos) << f.detail;
+}
 
 TEST(TlsContext, UnreadableCaFileIsNamed) {
     const auto ctx = make_tls_client_context(std::string("/nonexistent/ca.pem"));
