@@ -97,6 +97,11 @@ parsed_command_line parse_command_line(std::span<const char* const> args) {
                     0};
         }
     }
+    if (words.size() == 1 && words.front() == "token-request") {
+        command_line internal;
+        internal.cmd = command::token_request;
+        return {internal, {}, 0};
+    }
     if (words.empty()) {
         return usage_error("a command is required (run, bootstrap, token, status, healthcheck, "
                            "check-config)");
@@ -121,6 +126,8 @@ parsed_command_line parse_command_line(std::span<const char* const> args) {
             return option == "--socket" || option == "--json";
         case command::healthcheck:
             return option == "--socket";
+        case command::token_request:
+            return false;
         }
         return false;
     };

@@ -187,7 +187,7 @@ class daemon_process {
             next.listen.mode = cfg_.listen.mode;
             next.listen.group = cfg_.listen.group;
         }
-        auto connection = open_priava_connection(next, env_);
+        auto connection = open_priava_connection(next, env_, request_transport::child_process);
         if (!connection) {
             log_.error(connection.error().message + "; configuration not reloaded");
             return;
@@ -246,7 +246,7 @@ int run_daemon(const config_location& where, const environment& env) {
         return to_int(exit_code::configuration);
     }
     const config& cfg = loaded.values;
-    auto connection = open_priava_connection(cfg, env);
+    auto connection = open_priava_connection(cfg, env, request_transport::child_process);
     if (!connection) {
         log.error(connection.error().message);
         return to_int(exit_code::configuration);

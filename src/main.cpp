@@ -2,6 +2,7 @@
 #include <priava_tokend/cli.hpp>
 #include <priava_tokend/commands.hpp>
 #include <priava_tokend/daemon.hpp>
+#include <priava_tokend/token_request_process.hpp>
 
 #include <iostream>
 #include <span>
@@ -29,6 +30,8 @@ int main(int argc, char** argv) {
         return healthcheck_command(line, env, std::cerr);
     case command::check_config:
         return check_config_command(line, env, std::cout, std::cerr);
+    case command::token_request:
+        return run_token_request(std::cin, std::cout, std::cerr);
     }
     return 64;
 }

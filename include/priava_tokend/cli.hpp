@@ -7,7 +7,8 @@
 
 namespace priava_tokend {
 
-enum class command { run, bootstrap, token, status, healthcheck, check_config };
+/// `token_request` is internal: the daemon runs it to perform one token request.
+enum class command { run, bootstrap, token, status, healthcheck, check_config, token_request };
 enum class token_format { raw, json, header };
 
 /// The command line of SPEC §2, parsed.

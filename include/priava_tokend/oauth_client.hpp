@@ -2,6 +2,7 @@
 
 #include <priava_tokend/asio.hpp>
 #include <priava_tokend/config.hpp>
+#include <priava_tokend/token_client.hpp>
 #include <priava_tokend/token_endpoint.hpp>
 #include <priava_tokend/token_response.hpp>
 
@@ -15,14 +16,14 @@ namespace priava_tokend {
 /// against the system store plus `ca_file` and the URL's host (name or IP address); SNI is sent
 /// for host names. The TLS context is made for each request and dropped after it: requests come
 /// hours apart, and between them the daemon holds none of OpenSSL's state.
-class oauth_client {
+class oauth_client final : public token_client {
   public:
     oauth_client(token_endpoint endpoint, region tenant, std::optional<std::string> ca_file,
                  milliseconds timeout);
 
     /// Sends `body` (from `token_request_body`) and classifies what comes back. Never throws for
     /// network outcomes; every failure is a `transient_failure` or a `rejection`.
-    net::awaitable<token_outcome> request(const secret& body) const;
+    net::awaitable<token_outcome> request(const secret& body) const override;
 
     const token_endpoint& endpoint() const noexcept { return endpoint_; }
 

@@ -27,7 +27,7 @@ struct keeper_settings {
     std::string fingerprint;
     std::optional<std::string> code_file;
     region tenant = region::apac;
-    std::shared_ptr<const oauth_client> client;
+    std::shared_ptr<const token_client> client;
     client_credentials credentials;
 };
 

@@ -1,8 +1,7 @@
 // libFuzzer target: bytes from a client of the Unix socket, parsed as one or more pipelined
 // requests with the daemon's limits, routed, and answered from a keeper holding a token.
-#include <priava_tokend/request_parser.hpp>
-
 #include <priava_tokend/form_encoding.hpp>
+#include <priava_tokend/request_parser.hpp>
 #include <priava_tokend/routes.hpp>
 #include <priava_tokend/socket_api.hpp>
 
@@ -18,7 +17,8 @@ using namespace priava_tokend;
 
 struct daemon_parts {
     daemon_parts()
-        : keeper(io.get_executor(), settings(), log), api(keeper, log, "/nonexistent/state.json") {
+        : keeper(io.get_executor(), settings(), log)
+        , api(keeper, log, "/nonexistent/state.json") {
         stored_tokens t;
         t.refresh_token = secret{"refresh+/="};
         t.access_token = secret{"access+/="};

@@ -7,9 +7,13 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace priava_tokend;
-    static const std::string fingerprint = credential_fingerprint(
-        {"https://api.priava.com/api/rest/oauth/token", region::apac, "client", {}, "https://cb",
-         {}});
+    static const std::string fingerprint =
+        credential_fingerprint({"https://api.priava.com/api/rest/oauth/token",
+                                region::apac,
+                                "client",
+                                {},
+                                "https://cb",
+                                {}});
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     auto decoded = decode_state(text, fingerprint);
     if (decoded) {

@@ -1,0 +1,104 @@
+#include "../support/temp_dir.hpp"
+#include "fake_priava.hpp"
+
+#include <priava_tokend/token_request.hpp>
+#include <priava_tokend/token_request_process.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+namespace priava_tokend {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::fake_priava;
+
+class TokenRequestProcess : public ::testing::Test {
+  protected:
+    TokenRequestProcess() { fake_.listen(); }
+
+    token_outcome request(const std::string& executable, const std::string& grant_value,
+                          std::chrono::milliseconds timeout = 5s) {
+        const token_request_process client(
+            executable,
+            token_request_order{fake_.token_url(), "APAC", std::nullopt, timeout, secret{}, 0});
+        const client_credentials credentials{"test-client", secret{"test-secret+/="},
+                                             "https://my.app.com/oauth2callback"};
+        const secret body =
+            token_request_body(credentials, grant_type::authorization_code, secret{grant_value});
+        std::optional<token_outcome> result;
+        net::co_spawn(io_, client.request(body), [&](std::exception_ptr e, token_outcome o) {
+            ASSERT_FALSE(e);
+            result = std::move(o);
+        });
+        const auto deadline = std::chrono::steady_clock::now() + 20s;
+        while (!result && std::chrono::steady_clock::now() < deadline) {
+            io_.run_for(20ms);
+        }
+        EXPECT_TRUE(result);
+        return result ? std::move(*result) : token_outcome{transient_failure{}};
+    }
+
+    std::string script(const std::string& name, const std::string& text) {
+        const std::string path = dir_.file(name);
+        testing::write_file(path, "#!/bin/sh\n" + text + "\n", 0755);
+        return path;
+    }
+
+    net::io_context io_;
+    testing::temp_dir dir_;
+    fake_priava fake_{io_.get_executor(), nullptr}; // plain HTTP on loopback: the pipe is the point
+};
+
+TEST_F(TokenRequestProcess, PerformsTheRequestInAChild) {
+    const token_outcome o = request(PRIAVA_TOKEND_BINARY, fake_.issue_code());
+    const auto* t = std::get_if<token_set>(&o);
+    ASSERT_NE(t, nullptr);
+    ASSERT_TRUE(t->refresh_token);
+    EXPECT_EQ(t->refresh_token->reveal(), fake_.current_refresh_token());
+    EXPECT_EQ(fake_.stats().authorization_code_grants, 1);
+}
+
+TEST_F(TokenRequestProcess, RejectionsComeThrough) {
+    const token_outcome o = request(PRIAVA_TOKEND_BINARY, "unknown+code=");
+    const auto* r = std::get_if<rejection>(&o);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->error, "invalid_grant");
+}
+
+TEST_F(TokenRequestProcess, AChildThatFailsIsATransientFailure) {
+    const token_outcome o = request(script("fails", "cat >/dev/null; exit 3"), "x");
+    const auto& f = std::get<transient_failure>(o);
+    EXPECT_EQ(f.reason, errc::connection_lost);
+    EXPECT_NE(f.detail.find("exit status 3"), std::string::npos) << f.detail;
+}
+
+TEST_F(TokenRequestProcess, AChildThatCrashesIsATransientFailure) {
+    const token_outcome o = request(script("crashes", "cat >/dev/null; kill -SEGV $$"), "x");
+    const auto& f = std::get<transient_failure>(o);
+    EXPECT_NE(f.detail.find("killed by signal 11"), std::string::npos) << f.detail;
+}
+
+TEST_F(TokenRequestProcess, AChildThatAnswersGarbageIsATransientFailure) {
+    const token_outcome o =
+        request(script("garbage", "cat >/dev/null; echo '{\"outcome\":1}'"), "x");
+    EXPECT_EQ(std::get<transient_failure>(o).reason, errc::connection_lost);
+}
+
+TEST_F(TokenRequestProcess, AHangingChildIsKilledAtTheDeadline) {
+    const auto started = std::chrono::steady_clock::now();
+    const token_outcome o = request(script("hangs", "exec sleep 60"), "x", 200ms);
+    EXPECT_EQ(std::get<transient_failure>(o).reason, errc::request_timeout);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+}
+
+TEST_F(TokenRequestProcess, AMissingExecutableIsATransientFailure) {
+    const token_outcome o = request(dir_.file("absent"), "x");
+    EXPECT_NE(std::get<transient_failure>(o).detail.find("cannot start"), std::string::npos);
+}
+
+} // namespace
+} // namespace priava_tokend
