@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -9,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include <malloc.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 namespace priava_tokend {
@@ -48,14 +50,14 @@ socket_server::socket_server(net::any_io_executor ex, int listening_fd, socket_a
 }
 
 void socket_server::reserve_reactor_state(std::size_t sockets) {
-    std::vector<socket_type> batch;
+    std::vector<net::posix::stream_descriptor> batch;
     batch.reserve(sockets);
     for (std::size_t i = 0; i < sockets; ++i) {
-        boost::system::error_code ec;
-        batch.emplace_back(ex_).open(net::local::stream_protocol(), ec);
-        if (ec) {
+        const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (fd < 0) {
             break; // out of descriptors: the rest is allocated on demand
         }
+        batch.emplace_back(ex_, fd);
     }
 }
 
