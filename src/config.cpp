@@ -18,6 +18,9 @@
 namespace priava_tokend {
 namespace {
 
+constexpr std::array<std::pair<std::string_view, region>, 3> regions{
+    {{"APAC", region::apac}, {"EU", region::eu}, {"US", region::us}}};
+
 struct known_key {
     std::string_view section;
     std::string_view key;
@@ -427,8 +430,6 @@ void read_priava(config_reader& in, config::priava_section& out) {
                    "set token_url = \"https://api.priava.com/api/rest/oauth/token\" "
                    "(sandbox: https://api-sandbox.priava.com/api/rest/oauth/token)");
     }
-    constexpr std::array<std::pair<std::string_view, region>, 3> regions{
-        {{"APAC", region::apac}, {"EU", region::eu}, {"US", region::us}}};
     if (auto r = pick(in, "priava", "region", regions)) {
         out.region = *r;
     } else if (!in.find("priava", "region")) {
@@ -543,6 +544,15 @@ void read_listen(config_reader& in, config::listen_section& out) {
 }
 
 } // namespace
+
+std::optional<region> parse_region(std::string_view text) noexcept {
+    for (const auto& [name, r] : regions) {
+        if (name == text) {
+            return r;
+        }
+    }
+    return std::nullopt;
+}
 
 std::string_view to_string(region r) noexcept {
     switch (r) {

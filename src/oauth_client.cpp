@@ -38,12 +38,6 @@ bool is_ip_literal(const std::string& host) {
            ::inet_pton(AF_INET6, host.c_str(), &buf) == 1;
 }
 
-/// Wipes a string that held a secret before its memory goes back to the allocator.
-void wipe(std::string& s) {
-    OPENSSL_cleanse(s.data(), s.size());
-    s.clear();
-}
-
 bool timed_out(const boost::system::error_code& ec, steady_clock::time_point deadline) {
     return ec == beast::error::timeout || steady_clock::now() >= deadline;
 }

@@ -21,13 +21,17 @@ secret& secret::operator=(secret&& other) noexcept {
     return *this;
 }
 
-void secret::wipe() noexcept {
+void wipe(std::string& text) noexcept {
     // Cleanse the whole capacity: a moved-from or shrunk string may still hold old bytes.
-    if (value_.capacity() > 0) {
-        value_.resize(value_.capacity());
-        OPENSSL_cleanse(value_.data(), value_.size());
+    if (text.capacity() > 0) {
+        text.resize(text.capacity());
+        OPENSSL_cleanse(text.data(), text.size());
     }
-    value_.clear();
+    text.clear();
+}
+
+void secret::wipe() noexcept {
+    priava_tokend::wipe(value_);
 }
 
 bool operator==(const secret& a, const secret& b) noexcept {

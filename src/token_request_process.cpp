@@ -1,5 +1,7 @@
+#include <priava_tokend/config.hpp>
 #include <priava_tokend/exit_code.hpp>
 #include <priava_tokend/oauth_client.hpp>
+#include <priava_tokend/secret.hpp>
 #include <priava_tokend/token_request_process.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -9,12 +11,15 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
-#include <openssl/crypto.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <istream>
 #include <ostream>
+#include <string_view>
+#include <vector>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -40,27 +45,45 @@ transient_failure broken(std::string detail) {
                              0, std::nullopt, std::nullopt};
 }
 
-void wipe(std::string& s) {
-    OPENSSL_cleanse(s.data(), s.size());
-    s.clear();
-}
-
-/// Waits for the child to exit, killing it if it does not within `limit`.
+/// Waits for the child to exit, killing it if it has not within `limit`. Never blocks the
+/// thread: a child stuck in the kernel after SIGKILL holds up this request, not the readers.
 net::awaitable<int> reap(pid_t pid, clock::duration limit) {
     net::steady_timer tick(co_await net::this_coro::executor);
     const auto deadline = clock::now() + limit;
+    bool killed = false;
     int status = 0;
-    while (::waitpid(pid, &status, WNOHANG) == 0) {
-        if (clock::now() >= deadline) {
-            ::kill(pid, SIGKILL);
-            while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-            }
+    for (;;) {
+        const pid_t done = ::waitpid(pid, &status, WNOHANG);
+        if (done == pid || (done < 0 && errno != EINTR)) {
             break;
+        }
+        if (!killed && clock::now() >= deadline) {
+            ::kill(pid, SIGKILL);
+            killed = true;
         }
         tick.expires_after(5ms);
         co_await tick.async_wait(use_nothrow);
     }
     co_return status;
+}
+
+/// The daemon's environment without what concerns only the daemon: the client secret (it may
+/// come from PRIAVA_CLIENT_SECRET; the child gets what it needs in its order), the
+/// configuration, and systemd's notify, socket and credential variables.
+std::vector<char*> child_environment() {
+    constexpr std::array<std::string_view, 7> withheld{
+        "PRIAVA_",  "NOTIFY_SOCKET=", "LISTEN_", "WATCHDOG_", "CREDENTIALS_DIRECTORY=",
+        "MAINPID=", "INVOCATION_ID="};
+    std::vector<char*> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+        const std::string_view entry(*e);
+        if (std::none_of(withheld.begin(), withheld.end(),
+                         [&](std::string_view prefix) { return entry.starts_with(prefix); })) {
+            env.push_back(*e);
+        }
+    }
+    env.push_back(nullptr);
+    return env;
 }
 
 std::string describe_exit(int status) {
@@ -97,7 +120,9 @@ net::awaitable<token_outcome> token_request_process::request(const secret& body)
     char* const argv[] = {const_cast<char*>(executable_.c_str()),
                           const_cast<char*>("token-request"), nullptr};
     pid_t pid = 0;
-    const int spawned = ::posix_spawn(&pid, executable_.c_str(), &actions, nullptr, argv, environ);
+    const auto env = child_environment();
+    const int spawned =
+        ::posix_spawn(&pid, executable_.c_str(), &actions, nullptr, argv, env.data());
     posix_spawn_file_actions_destroy(&actions);
     ::close(to_child[0]);
     ::close(from_child[1]);
@@ -134,8 +159,13 @@ net::awaitable<token_outcome> token_request_process::request(const secret& body)
     const int status = co_await reap(pid, 2s);
     *running = false;
 
+    // A complete answer counts whatever the exit status: it may carry a rotated refresh token
+    // (the child can be killed at the deadline between writing it and exiting).
     token_outcome outcome = broken("no answer");
-    if (write_ec) {
+    auto decoded = decode_outcome(reply);
+    if (decoded) {
+        outcome = std::move(*decoded);
+    } else if (write_ec) {
         outcome = broken("sending the order failed: " + write_ec.message());
     } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && reply.empty()) {
         outcome = transient_failure{errc::request_timeout,
@@ -145,8 +175,6 @@ net::awaitable<token_outcome> token_request_process::request(const secret& body)
         outcome = broken(describe_exit(status));
     } else if (read_ec && read_ec != net::error::eof) {
         outcome = broken("reading its answer failed: " + read_ec.message());
-    } else if (auto decoded = decode_outcome(reply)) {
-        outcome = std::move(*decoded);
     } else {
         outcome = broken(decoded.error().message);
     }
@@ -172,14 +200,16 @@ int run_token_request(std::istream& in, std::ostream& out, std::ostream& err) {
         return to_int(exit_code::failed); // the daemon died before the line above
     }
     auto endpoint = parse_token_url(order->token_url);
-    const region tenant = order->region == "EU"   ? region::eu
-                          : order->region == "US" ? region::us
-                                                  : region::apac;
     if (!endpoint) {
         err << "priava-tokend token-request: " << endpoint.error().message << '\n';
         return to_int(exit_code::usage);
     }
-    const oauth_client client(std::move(*endpoint), tenant, order->ca_file, order->timeout);
+    const auto tenant = parse_region(order->region);
+    if (!tenant) {
+        err << "priava-tokend token-request: unknown region '" << order->region << "'\n";
+        return to_int(exit_code::usage);
+    }
+    const oauth_client client(std::move(*endpoint), *tenant, order->ca_file, order->timeout);
     net::io_context io{1};
     std::optional<token_outcome> outcome;
     net::co_spawn(io, client.request(order->body), [&](std::exception_ptr e, token_outcome o) {

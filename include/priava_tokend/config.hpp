@@ -18,6 +18,8 @@ enum class log_level { debug, info, warning, error };
 
 /// `APAC`, `EU` or `US`: the `TenantRegion` header value.
 std::string_view to_string(region r) noexcept;
+/// The region named `APAC`, `EU` or `US`; nothing for any other text.
+std::optional<region> parse_region(std::string_view text) noexcept;
 std::string_view to_string(log_level l) noexcept;
 
 /// The daemon's settings, one member per key of SPEC §3, with its documented default.

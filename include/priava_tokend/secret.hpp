@@ -35,6 +35,10 @@ class secret {
     std::string value_;
 };
 
+/// Wipes a plain string that held a secret (a request body, a reply) before its memory goes
+/// back to the allocator, and empties it.
+void wipe(std::string& text) noexcept;
+
 /// Replaces every occurrence of each non-empty secret in `text` with `[redacted]`. Used on text
 /// that came from outside (a server's error_description) before it reaches a log or a client.
 std::string redact(std::string text, std::initializer_list<const secret*> secrets);

@@ -281,5 +281,16 @@ TEST(ConfigLocation, MissingDefaultFileFallsBackToTheEnvironment) {
     EXPECT_NE(find_problem(c, "priava.token_url"), nullptr);
 }
 
+TEST(Config, ParsesRegionsExactlyAsPriavaNamesThem) {
+    EXPECT_EQ(parse_region("APAC"), region::apac);
+    EXPECT_EQ(parse_region("EU"), region::eu);
+    EXPECT_EQ(parse_region("US"), region::us);
+    EXPECT_EQ(parse_region("eu"), std::nullopt);
+    EXPECT_EQ(parse_region(""), std::nullopt);
+    for (const region r : {region::apac, region::eu, region::us}) {
+        EXPECT_EQ(parse_region(to_string(r)), r);
+    }
+}
+
 } // namespace
 } // namespace priava_tokend
