@@ -9,6 +9,8 @@
 #include <boost/beast/http/error.hpp>
 #include <openssl/crypto.h>
 
+#include <algorithm>
+
 #include <malloc.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -20,6 +22,8 @@ namespace http = boost::beast::http;
 using clock = std::chrono::steady_clock;
 
 constexpr std::size_t read_buffer_limit = 16 * 1024;
+/// Connections whose reactor state is allocated at start (the default cap); more, on demand.
+constexpr std::size_t reserved_connections = 1024;
 /// After a burst of at least this many connections has ended, the heap is trimmed.
 constexpr std::size_t trim_after_connections = 64;
 constexpr std::size_t read_chunk = 4096;
@@ -46,7 +50,7 @@ socket_server::socket_server(net::any_io_executor ex, int listening_fd, socket_a
     , limits_(std::move(limits))
     , own_uid_(::geteuid()) {
     acceptor_.assign(net::local::stream_protocol(), listening_fd);
-    reserve_reactor_state(limits_.max_connections);
+    reserve_reactor_state(std::min<std::size_t>(limits_.max_connections, reserved_connections));
 }
 
 void socket_server::reserve_reactor_state(std::size_t sockets) {
@@ -74,9 +78,9 @@ net::awaitable<void> socket_server::run() {
             co_await pause.async_wait(use_nothrow);
             continue;
         }
-        // At the cap, close the connection that has waited longest for a request to make room;
-        // with every connection busy, the newcomer waits (unserved) until one finishes, and the
-        // clients behind it wait in the listen backlog.
+        // At the cap, close the connection that has waited longest for a request to make room,
+        // once it has waited eviction_grace; until then, or with every connection busy, the
+        // newcomer waits (unserved) and the clients behind it wait in the listen backlog.
         while (connections_.size() >= limits_.max_connections && !stopping_) {
             co_await changes_.wait_until(evict_idlest(clock::now()));
         }
@@ -126,6 +130,11 @@ socket_server::connection* socket_server::idlest() {
 }
 
 clock::time_point socket_server::evict_idlest(clock::time_point now) {
+    // One at a time: a connection closed to make room is still ending, and its end is the signal.
+    if (std::any_of(connections_.begin(), connections_.end(),
+                    [](const connection& c) { return c.closing; })) {
+        return clock::time_point::max();
+    }
     connection* c = idlest();
     if (c == nullptr) {
         return clock::time_point::max();
