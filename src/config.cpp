@@ -1,5 +1,6 @@
 #include <priava_tokend/config.hpp>
 #include <priava_tokend/token_endpoint.hpp>
+#include <priava_tokend/toml_text_check.hpp>
 
 #include <toml++/toml.h>
 
@@ -594,6 +595,14 @@ loaded_config parse_config(std::string_view toml_text, std::string_view source,
                            const environment& env) {
     loaded_config result;
     auto& problems = result.problems;
+    if (const auto line = line_with_unsafe_non_ascii(toml_text)) {
+        problems.push_back({"(file)",
+                            "a non-ASCII character outside a quoted one-line string or a comment"
+                            " (" +
+                                std::string(source) + ":" + std::to_string(*line) + ")",
+                            "remove it, or quote the value it belongs to on one line"});
+        return result;
+    }
     toml::table file;
     try {
         file = toml::parse(toml_text, source);
