@@ -38,7 +38,9 @@ std::optional<parsed> parse_date_time(std::string_view text) {
     }
     const year_month_day date{year{y}, month{static_cast<unsigned>(mo)},
                               day{static_cast<unsigned>(d)}};
-    if (!date.ok() || h > 23 || mi > 59 || s > 60) {
+    // The years system_clock's nanoseconds can hold, with room for a zone and arithmetic
+    // (1678 to 2262 in all); outside them the conversion below would overflow.
+    if (!date.ok() || y < 1970 || y > 2200 || h > 23 || mi > 59 || s > 60) {
         return std::nullopt;
     }
     std::size_t pos = 19;

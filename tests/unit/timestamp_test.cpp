@@ -41,5 +41,14 @@ TEST(Timestamp, UnixSeconds) {
     EXPECT_DOUBLE_EQ(unix_seconds(sys_days{1970y / January / 2}), 86400.0);
 }
 
+// Found by the token_response fuzzer: a year far outside the clock's range overflowed the
+// conversion to nanoseconds.
+TEST(Timestamp, RefusesYearsTheClockCannotHold) {
+    EXPECT_EQ(parse_priava_retry_after("1013-11-25T12:03:00"), std::nullopt);
+    EXPECT_EQ(parse_rfc3339("9999-12-31T23:59:59Z"), std::nullopt);
+    EXPECT_EQ(parse_rfc3339("1969-12-31T23:59:59Z"), std::nullopt);
+    EXPECT_NE(parse_rfc3339("2200-12-31T23:59:59Z"), std::nullopt);
+}
+
 } // namespace
 } // namespace priava_tokend
