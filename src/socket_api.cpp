@@ -87,7 +87,12 @@ response socket_api::token(const token_answer& a) {
         return refused(a);
     }
     const held_token& t = *a.token;
-    const auto left = t.seconds_left(steady_clock::now()).count();
+    // The keeper found the token usable a moment ago, with more than serve_margin left; that
+    // moment may be a few milliseconds back (a long poll resuming), so the reply is not let to
+    // round below the margin it was served under.
+    const auto margin =
+        std::chrono::floor<std::chrono::seconds>(keeper_.settings().refresh.serve_margin);
+    const auto left = std::max(t.seconds_left(steady_clock::now()), margin).count();
     if (!cache_.bytes || cache_.generation != t.generation || cache_.seconds_left != left) {
         json::object o;
         o["access_token"] = t.access_token.reveal();
