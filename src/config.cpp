@@ -334,6 +334,16 @@ class config_reader {
     std::vector<config_problem>& problems_;
 };
 
+/// A key as it would be written in the file: bare when it can be, else quoted (`""` for the
+/// empty key, which TOML allows and a problem report must still name).
+std::string written_key(std::string_view key) {
+    const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-';
+    });
+    return bare ? std::string(key) : "\"" + std::string(key) + "\"";
+}
+
 void report_unknown_keys(const toml::table& file, std::string_view source,
                          std::vector<config_problem>& problems) {
     for (const auto& [section_key, section_node] : file) {
@@ -342,7 +352,7 @@ void report_unknown_keys(const toml::table& file, std::string_view source,
         const bool known_section = std::any_of(known_keys.begin(), known_keys.end(),
                                                [&](const auto& k) { return k.section == section; });
         if (!known_section || !section_node.is_table()) {
-            problems.push_back({std::string(section),
+            problems.push_back({written_key(section),
                                 (known_section ? "must be a table" : "unknown section") +
                                     std::string(" (") + std::string(source) + ":" + line + ")",
                                 known_section ? "write it as [" + std::string(section) + "]"
@@ -362,7 +372,7 @@ void report_unknown_keys(const toml::table& file, std::string_view source,
                                         "client_secret_file, LoadCredential= or "
                                         "PRIAVA_CLIENT_SECRET"
                                       : suggest_key(section, key);
-                problems.push_back({std::string(section) + "." + std::string(key),
+                problems.push_back({std::string(section) + "." + written_key(key),
                                     "unknown key (" + std::string(source) + ":" +
                                         std::to_string(node.source().begin.line) + ")",
                                     std::move(fix)});

@@ -281,6 +281,13 @@ TEST(ConfigLocation, MissingDefaultFileFallsBackToTheEnvironment) {
     EXPECT_NE(find_problem(c, "priava.token_url"), nullptr);
 }
 
+// Found by the config fuzzer: the empty key, which TOML allows, gave a problem without a name.
+TEST(Config, NamesUnknownKeysAsWrittenEvenWhenEmptyOrQuoted) {
+    const auto c = parse_config("\"\" = \"info\"\n[log]\n\"a b\" = 1\n", "t.toml", environment{});
+    EXPECT_NE(find_problem(c, "\"\""), nullptr);
+    EXPECT_NE(find_problem(c, "log.\"a b\""), nullptr);
+}
+
 TEST(Config, ParsesRegionsExactlyAsPriavaNamesThem) {
     EXPECT_EQ(parse_region("APAC"), region::apac);
     EXPECT_EQ(parse_region("EU"), region::eu);
