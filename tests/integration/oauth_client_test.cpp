@@ -1,4 +1,5 @@
 #include "../support/temp_dir.hpp"
+#include "../support/token_client_driver.hpp"
 #include "fake_priava.hpp"
 #include "test_pki.hpp"
 
@@ -6,7 +7,6 @@
 #include <priava_tokend/tls_context.hpp>
 #include <priava_tokend/token_request.hpp>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
@@ -43,17 +43,7 @@ class OAuthClient : public ::testing::Test {
         const client_credentials credentials{"test-client", secret{std::move(secret_value)},
                                              "https://my.app.com/oauth2callback"};
         const secret body = token_request_body(credentials, grant, secret{value});
-        std::optional<token_outcome> result;
-        net::co_spawn(io_, client.request(body), [&](std::exception_ptr e, token_outcome o) {
-            ASSERT_FALSE(e);
-            result = std::move(o);
-        });
-        const auto deadline = std::chrono::steady_clock::now() + 20s;
-        while (!result && std::chrono::steady_clock::now() < deadline) {
-            io_.run_for(50ms);
-        }
-        EXPECT_TRUE(result) << "no outcome within 20 s";
-        return result ? std::move(*result) : token_outcome{transient_failure{}};
+        return testing::run_request(io_, client, body);
     }
 
     token_outcome exchange(const oauth_client& client) {

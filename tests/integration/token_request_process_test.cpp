@@ -1,10 +1,10 @@
 #include "../support/temp_dir.hpp"
+#include "../support/token_client_driver.hpp"
 #include "fake_priava.hpp"
 
 #include <priava_tokend/token_request.hpp>
 #include <priava_tokend/token_request_process.hpp>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
@@ -29,17 +29,7 @@ class TokenRequestProcess : public ::testing::Test {
                                              "https://my.app.com/oauth2callback"};
         const secret body =
             token_request_body(credentials, grant_type::authorization_code, secret{grant_value});
-        std::optional<token_outcome> result;
-        net::co_spawn(io_, client.request(body), [&](std::exception_ptr e, token_outcome o) {
-            ASSERT_FALSE(e);
-            result = std::move(o);
-        });
-        const auto deadline = std::chrono::steady_clock::now() + 20s;
-        while (!result && std::chrono::steady_clock::now() < deadline) {
-            io_.run_for(20ms);
-        }
-        EXPECT_TRUE(result);
-        return result ? std::move(*result) : token_outcome{transient_failure{}};
+        return testing::run_request(io_, client, body);
     }
 
     std::string script(const std::string& name, const std::string& text) {
