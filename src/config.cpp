@@ -605,23 +605,24 @@ loaded_config parse_config(std::string_view toml_text, std::string_view source,
                            const environment& env) {
     loaded_config result;
     auto& problems = result.problems;
-    if (const auto line = line_with_unsafe_non_ascii(toml_text)) {
-        problems.push_back({"(file)",
-                            "a non-ASCII character outside a quoted one-line string or a comment"
-                            " (" +
-                                std::string(source) + ":" + std::to_string(*line) + ")",
-                            "remove it, or quote the value it belongs to on one line"});
+    const auto at = [&](std::size_t line, std::size_t column) {
+        return " (" + std::string(source) + ":" + std::to_string(line) + ":" +
+               std::to_string(column) + ")";
+    };
+    if (auto problem = check_toml_text(toml_text)) {
+        problems.push_back({"(file)", problem->description + at(problem->line, problem->column),
+                            "fix the TOML syntax there; non-ASCII text belongs only in a quoted "
+                            "one-line string or a comment"});
         return result;
     }
     toml::table file;
     try {
         file = toml::parse(toml_text, source);
     } catch (const toml::parse_error& e) {
-        problems.push_back({"(file)",
-                            std::string(e.description()) + " (" + std::string(source) + ":" +
-                                std::to_string(e.source().begin.line) + ":" +
-                                std::to_string(e.source().begin.column) + ")",
-                            "fix the TOML syntax at that line"});
+        problems.push_back(
+            {"(file)",
+             std::string(e.description()) + at(e.source().begin.line, e.source().begin.column),
+             "fix the TOML syntax at that line"});
         return result;
     }
     report_unknown_keys(file, source, problems);
