@@ -22,6 +22,15 @@ namespace {
 constexpr std::array<std::pair<std::string_view, region>, 3> regions{
     {{"APAC", region::apac}, {"EU", region::eu}, {"US", region::us}}};
 
+/// Where in the config file a problem is: `source:line`, or `source:line:column`.
+std::string location(std::string_view source, std::size_t line, std::size_t column = 0) {
+    std::string where = std::string(source) + ":" + std::to_string(line);
+    if (column != 0) {
+        where += ":" + std::to_string(column);
+    }
+    return where;
+}
+
 struct known_key {
     std::string_view section;
     std::string_view key;
@@ -155,8 +164,7 @@ class config_reader {
         if (node == nullptr) {
             return std::nullopt;
         }
-        return raw{
-            node, {}, std::string(source_) + ":" + std::to_string(node->source().begin.line)};
+        return raw{node, {}, location(source_, node->source().begin.line)};
     }
 
     void problem(std::string_view section, std::string_view key, std::string message,
@@ -348,13 +356,13 @@ void report_unknown_keys(const toml::table& file, std::string_view source,
                          std::vector<config_problem>& problems) {
     for (const auto& [section_key, section_node] : file) {
         const std::string_view section = section_key.str();
-        const auto line = std::to_string(section_node.source().begin.line);
+        const auto where = location(source, section_node.source().begin.line);
         const bool known_section = std::any_of(known_keys.begin(), known_keys.end(),
                                                [&](const auto& k) { return k.section == section; });
         if (!known_section || !section_node.is_table()) {
             problems.push_back({written_key(section),
                                 (known_section ? "must be a table" : "unknown section") +
-                                    std::string(" (") + std::string(source) + ":" + line + ")",
+                                    std::string(" (") + where + ")",
                                 known_section ? "write it as [" + std::string(section) + "]"
                                               : suggest_key(section, "")});
             continue;
@@ -372,10 +380,10 @@ void report_unknown_keys(const toml::table& file, std::string_view source,
                                         "client_secret_file, LoadCredential= or "
                                         "PRIAVA_CLIENT_SECRET"
                                       : suggest_key(section, key);
-                problems.push_back({std::string(section) + "." + written_key(key),
-                                    "unknown key (" + std::string(source) + ":" +
-                                        std::to_string(node.source().begin.line) + ")",
-                                    std::move(fix)});
+                problems.push_back(
+                    {std::string(section) + "." + written_key(key),
+                     "unknown key (" + location(source, node.source().begin.line) + ")",
+                     std::move(fix)});
             }
         }
     }
@@ -605,24 +613,23 @@ loaded_config parse_config(std::string_view toml_text, std::string_view source,
                            const environment& env) {
     loaded_config result;
     auto& problems = result.problems;
-    const auto at = [&](std::size_t line, std::size_t column) {
-        return " (" + std::string(source) + ":" + std::to_string(line) + ":" +
-               std::to_string(column) + ")";
-    };
     if (auto problem = check_toml_text(toml_text)) {
-        problems.push_back({"(file)", problem->description + at(problem->line, problem->column),
-                            "fix the TOML syntax there; non-ASCII text belongs only in a quoted "
-                            "one-line string or a comment"});
+        problems.push_back(
+            {"(file)",
+             problem->description + " (" + location(source, problem->line, problem->column) + ")",
+             "fix the TOML syntax there; non-ASCII text belongs only in a quoted "
+             "one-line string or a comment"});
         return result;
     }
     toml::table file;
     try {
         file = toml::parse(toml_text, source);
     } catch (const toml::parse_error& e) {
-        problems.push_back(
-            {"(file)",
-             std::string(e.description()) + at(e.source().begin.line, e.source().begin.column),
-             "fix the TOML syntax at that line"});
+        problems.push_back({"(file)",
+                            std::string(e.description()) + " (" +
+                                location(source, e.source().begin.line, e.source().begin.column) +
+                                ")",
+                            "fix the TOML syntax at that line"});
         return result;
     }
     report_unknown_keys(file, source, problems);
