@@ -1,8 +1,8 @@
 // priava-tokend: parses the command line and hands over to the command; nothing else lives here.
-#include <priava_tokend/cli.hpp>
-#include <priava_tokend/commands.hpp>
-#include <priava_tokend/daemon.hpp>
-#include <priava_tokend/token_request_process.hpp>
+#include <priava_tokend/cli/cli.hpp>
+#include <priava_tokend/cli/commands.hpp>
+#include <priava_tokend/daemon/daemon.hpp>
+#include <priava_tokend/priava/token_request_process.hpp>
 
 #include <iostream>
 #include <span>

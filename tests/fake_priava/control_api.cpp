@@ -1,6 +1,6 @@
 #include "control_api.hpp"
 
-#include <priava_tokend/asio.hpp>
+#include <priava_tokend/core/asio.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/local/stream_protocol.hpp>

@@ -3,8 +3,8 @@
 #include "fake_priava_server.hpp"
 #include "token_grants.hpp"
 
-#include <priava_tokend/form_encoding.hpp>
-#include <priava_tokend/timestamp.hpp>
+#include <priava_tokend/core/timestamp.hpp>
+#include <priava_tokend/priava/form_encoding.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>

@@ -4,7 +4,7 @@
 #include "test_client.hpp"
 #include "test_pki.hpp"
 
-#include <priava_tokend/token_request.hpp>
+#include <priava_tokend/priava/token_request.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <priava_tokend/asio.hpp>
+#include <priava_tokend/core/asio.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>

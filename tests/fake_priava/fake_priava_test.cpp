@@ -1,7 +1,7 @@
 #include "fake_priava.hpp"
 #include "fake_priava_fixture.hpp"
 
-#include <priava_tokend/form_encoding.hpp>
+#include <priava_tokend/priava/form_encoding.hpp>
 
 namespace priava_tokend::testing {
 namespace {

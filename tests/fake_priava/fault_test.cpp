@@ -1,7 +1,7 @@
 #include "fake_priava_fixture.hpp"
 #include "fault.hpp"
 
-#include <priava_tokend/timestamp.hpp>
+#include <priava_tokend/core/timestamp.hpp>
 
 #include <boost/beast/core/error.hpp>
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <priava_tokend/asio.hpp>
+#include <priava_tokend/core/asio.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>

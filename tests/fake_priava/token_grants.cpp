@@ -1,7 +1,7 @@
 #include "token_grants.hpp"
 
-#include <priava_tokend/form_encoding.hpp>
-#include <priava_tokend/token_request.hpp>
+#include <priava_tokend/priava/form_encoding.hpp>
+#include <priava_tokend/priava/token_request.hpp>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>

@@ -1,5 +1,5 @@
 // libFuzzer target: any text as the TOML configuration file.
-#include <priava_tokend/config.hpp>
+#include <priava_tokend/config/config.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -1,9 +1,9 @@
 // libFuzzer target: bytes from a client of the Unix socket, parsed as one or more pipelined
 // requests with the daemon's limits, routed, and answered from a keeper holding a token.
-#include <priava_tokend/form_encoding.hpp>
-#include <priava_tokend/request_parser.hpp>
-#include <priava_tokend/routes.hpp>
-#include <priava_tokend/socket_api.hpp>
+#include <priava_tokend/api/request_parser.hpp>
+#include <priava_tokend/api/routes.hpp>
+#include <priava_tokend/api/socket_api.hpp>
+#include <priava_tokend/priava/form_encoding.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>

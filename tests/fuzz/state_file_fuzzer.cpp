@@ -1,6 +1,6 @@
 // libFuzzer target: any bytes as the state file; a file that decodes must encode to one that
 // decodes to the same tokens.
-#include <priava_tokend/state_file.hpp>
+#include <priava_tokend/keeper/state_file.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -1,6 +1,6 @@
 // libFuzzer target: whatever Priava's token endpoint might answer. The first byte picks the
 // status; up to the first newline after it is the Retry-After header; the rest is the body.
-#include <priava_tokend/token_response.hpp>
+#include <priava_tokend/priava/token_response.hpp>
 
 #include <array>
 #include <cstddef>

@@ -3,9 +3,9 @@
 #include "fake_priava.hpp"
 #include "test_pki.hpp"
 
-#include <priava_tokend/oauth_client.hpp>
-#include <priava_tokend/tls_context.hpp>
-#include <priava_tokend/token_request.hpp>
+#include <priava_tokend/priava/oauth_client.hpp>
+#include <priava_tokend/priava/tls_context.hpp>
+#include <priava_tokend/priava/token_request.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 #include "../support/temp_dir.hpp"
 
-#include <priava_tokend/state_file.hpp>
-#include <priava_tokend/state_lock.hpp>
+#include <priava_tokend/keeper/state_file.hpp>
+#include <priava_tokend/keeper/state_lock.hpp>
 
 #include <gtest/gtest.h>
 

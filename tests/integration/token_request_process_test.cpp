@@ -2,8 +2,8 @@
 #include "../support/token_client_driver.hpp"
 #include "fake_priava.hpp"
 
-#include <priava_tokend/token_request.hpp>
-#include <priava_tokend/token_request_process.hpp>
+#include <priava_tokend/priava/token_request.hpp>
+#include <priava_tokend/priava/token_request_process.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>

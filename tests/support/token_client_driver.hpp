@@ -1,6 +1,6 @@
 #pragma once
 
-#include <priava_tokend/token_client.hpp>
+#include <priava_tokend/priava/token_client.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <priava_tokend/api/http_response.hpp>
+#include <priava_tokend/api/metrics.hpp>
+#include <priava_tokend/api/peer_credentials.hpp>
+#include <priava_tokend/api/request_parser.hpp>
+#include <priava_tokend/api/routes.hpp>
+#include <priava_tokend/core/asio.hpp>
+#include <priava_tokend/core/logger.hpp>
+#include <priava_tokend/keeper/token_keeper.hpp>
+
+#include <optional>
+
+namespace priava_tokend {
+
+/// The connection a request came in on, for the endpoints that care who asks.
+struct caller {
+    int fd = -1;
+    std::optional<peer_credentials> peer; ///< filled on first need
+
+    const peer_credentials* credentials();
+};
+
+/// Answers the socket API (SPEC §4) from the keeper. `answer_now` serves what needs no waiting,
+/// which is nearly everything; `answer` covers the rest (min_ttl refresh, long poll, forced
+/// refresh, bootstrap). The token answer is serialised once per generation and second and shared.
+class socket_api {
+  public:
+    socket_api(token_keeper& keeper, const logger& log, std::string state_path);
+
+    std::optional<response> answer_now(const route& r, const request_head& head);
+    net::awaitable<response> answer(const route& r, const request_head& head, caller& who);
+
+    request_counters& counters() noexcept { return counters_; }
+    connection_stats& connections() noexcept { return connections_; }
+
+  private:
+    response token(const token_answer& a);
+    response status() const;
+    net::awaitable<response> bootstrap(const request_head& head, caller& who);
+
+    token_keeper& keeper_;
+    const logger& log_;
+    std::string state_path_;
+    request_counters counters_;
+    connection_stats connections_;
+
+    struct cached_token {
+        std::uint64_t generation = 0;
+        std::int64_t seconds_left = -1;
+        std::shared_ptr<const std::string> bytes;
+    } cache_;
+};
+
+/// The one place a refusal becomes an HTTP status and `error` code.
+std::pair<unsigned, std::string_view> http_status_of(refusal why) noexcept;
+
+} // namespace priava_tokend

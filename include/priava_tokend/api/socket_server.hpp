@@ -1,0 +1,91 @@
+#pragma once
+
+#include <priava_tokend/api/socket_api.hpp>
+#include <priava_tokend/core/asio.hpp>
+#include <priava_tokend/core/logger.hpp>
+#include <priava_tokend/core/notifier.hpp>
+
+#include <boost/asio/local/stream_protocol.hpp>
+
+#include <chrono>
+#include <list>
+#include <vector>
+
+namespace priava_tokend {
+
+/// Connection limits of SPEC §4, each a named duration with its default.
+struct server_limits {
+    std::size_t max_connections = 1024;
+    std::chrono::seconds head_timeout{10};  ///< to finish a request head once it began
+    std::chrono::seconds idle_timeout{60};  ///< keep-alive connection without a request
+    std::chrono::seconds write_timeout{10}; ///< for a client to take its response
+    /// How long a connection must have waited for a request before the cap may close it: a burst
+    /// of new clients, each about to send its request, is queued rather than cut off.
+    std::chrono::milliseconds eviction_grace{250};
+    std::vector<uid_t> allow_uids;
+    std::vector<gid_t> allow_gids;
+};
+
+/// HTTP/1.1 on the Unix socket: one coroutine per connection, keep-alive and pipelining, a cap
+/// on connections, and deadlines enforced by one sweep a second rather than a timer per request.
+/// At the cap the connection that has waited longest for a request is closed to admit the new
+/// client (as nginx does), once it has waited `eviction_grace`, so idle or slow clients cannot
+/// lock others out; until then, or when every connection is busy, further clients wait in the
+/// listen backlog rather than being refused.
+class socket_server {
+  public:
+    socket_server(net::any_io_executor ex, int listening_fd, socket_api& api, const logger& log,
+                  server_limits limits);
+
+    /// Accepts until `stop()`.
+    net::awaitable<void> run();
+
+    /// Stops accepting and closes idle connections; busy ones close after their response.
+    void stop();
+
+    /// Waits until every connection is gone, closing the rest at `deadline`.
+    net::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
+
+    void set_limits(server_limits limits) { limits_ = std::move(limits); }
+    std::size_t connections() const noexcept { return connections_.size(); }
+
+  private:
+    using socket_type = net::local::stream_protocol::socket;
+    struct connection {
+        socket_type socket;
+        std::chrono::steady_clock::time_point deadline;
+        std::chrono::steady_clock::time_point waiting_since; ///< for a request (head) to come
+        bool busy = false;
+        bool closing = false;
+    };
+
+    /// Asio keeps the reactor state of every socket it has registered in a pool, for reuse, and
+    /// never frees it. Made one at a time during a burst of connections, those small objects
+    /// land between the sessions' buffers and keep their pages resident after the burst (11.1
+    /// instead of 7.2 MiB after bench/run's bursts). Registering and closing `sockets` event
+    /// descriptors at start (about 6 ms for 1024) fills the pool with entries that sit together.
+    void reserve_reactor_state(std::size_t sockets);
+    net::awaitable<void> session(std::list<connection>::iterator self);
+    net::awaitable<void> sweep();
+    /// The connection that has waited longest for a request, if any is not busy.
+    connection* idlest();
+    /// Closes `idlest()` if it has waited `eviction_grace` by `now`. Returns when to try again:
+    /// the moment it will have, or never (after closing one, or if every connection is busy:
+    /// then a connection's end is the signal).
+    std::chrono::steady_clock::time_point evict_idlest(std::chrono::steady_clock::time_point now);
+    void close(connection& c);
+
+    net::any_io_executor ex_;
+    net::local::stream_protocol::acceptor acceptor_;
+    socket_api& api_;
+    const logger& log_;
+    server_limits limits_;
+    std::list<connection> connections_;
+    notifier changes_;                 ///< a connection ended
+    std::size_t peak_connections_ = 0; ///< since the last time there were none
+    bool sweeping_ = false;
+    bool stopping_ = false;
+    uid_t own_uid_;
+};
+
+} // namespace priava_tokend

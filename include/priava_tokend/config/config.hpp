@@ -1,0 +1,87 @@
+#pragma once
+
+#include <priava_tokend/core/duration.hpp>
+#include <priava_tokend/core/environment.hpp>
+#include <priava_tokend/core/logger.hpp>
+#include <priava_tokend/priava/region.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace priava_tokend {
+
+/// The daemon's settings, one member per key of SPEC §3, with its documented default.
+struct config {
+    struct priava_section {
+        std::string token_url;
+        priava_tokend::region region = region::apac;
+        std::string client_id;
+        std::optional<std::string> client_secret_file;
+        std::string redirect_uri;
+        std::optional<std::string> ca_file;
+    } priava;
+    struct bootstrap_section {
+        std::optional<std::string> code_file;
+    } bootstrap;
+    struct refresh_section {
+        double at_lifetime_fraction = 0.75;
+        double jitter_fraction = 0.05;
+        milliseconds min_backoff{1'000};
+        milliseconds max_backoff{300'000};
+        milliseconds request_timeout{30'000};
+        milliseconds serve_margin{60'000};
+    } refresh;
+    struct state_section {
+        std::string path = "/var/lib/priava-tokend/state.json";
+    } state;
+    struct listen_section {
+        std::string socket = "/run/priava-tokend/token.sock";
+        mode_t mode = 0660;
+        std::optional<gid_t> group;
+        std::vector<uid_t> allow_uids;
+        std::vector<gid_t> allow_gids;
+        std::size_t max_connections = 1024;
+    } listen;
+    struct log_section {
+        log_format format = log_format::text;
+        log_level level = log_level::info;
+    } log;
+};
+
+/// One thing wrong with the configuration: the key (`refresh.min_backoff`), what is wrong, where
+/// the value came from, and how to fix it.
+struct config_problem {
+    std::string key;
+    std::string message;
+    std::string fix;
+};
+
+/// Where the configuration file is: `--config`, else `$PRIAVA_TOKEND_CONFIG`, else the default.
+/// Only a path the user chose must exist; without one the environment alone may configure.
+struct config_location {
+    std::string path;
+    bool chosen = false;
+};
+
+inline constexpr const char* default_config_path = "/etc/priava-tokend/priava-tokend.toml";
+
+config_location locate_config(const std::optional<std::string>& flag, const environment& env);
+
+struct loaded_config {
+    config values;
+    std::vector<config_problem> problems; ///< empty when `values` may be used
+};
+
+/// Reads, merges (`PRIAVA_TOKEND_<SECTION>_<KEY>` wins over the file) and validates everything.
+/// Collects every problem rather than stopping at the first.
+loaded_config load_config(const config_location& where, const environment& env);
+
+/// The same from TOML text already in memory; `source` names it in messages.
+loaded_config parse_config(std::string_view toml_text, std::string_view source,
+                           const environment& env);
+
+} // namespace priava_tokend

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <priava_tokend/config/config.hpp>
+#include <priava_tokend/core/environment.hpp>
+#include <priava_tokend/core/error.hpp>
+#include <priava_tokend/core/secret.hpp>
+
+#include <string>
+
+namespace priava_tokend {
+
+/// A secret and where it came from ("file /run/...", "environment variable ..."), for logs.
+struct sourced_secret {
+    secret value;
+    std::string source;
+};
+
+/// Reads a file holding one secret value (client secret or authorization code): at most 4 KiB,
+/// trailing newline and surrounding whitespace removed, non-empty, printable.
+/// With `must_be_private`, a file that group or others may access is refused (`file_insecure`)
+/// unless it lives under `/run/secrets/` or `$CREDENTIALS_DIRECTORY`, whose modes the container
+/// runtime or systemd set. `what` names the value in messages ("client secret").
+outcome<secret> read_secret_file(const std::string& path, std::string_view what,
+                                 bool must_be_private, const environment& env);
+
+/// The client secret, from the first of: `priava.client_secret_file`,
+/// `$CREDENTIALS_DIRECTORY/client_secret`, `/run/secrets/priava_client_secret`,
+/// `$PRIAVA_CLIENT_SECRET`. A file that is configured but unusable is an error, not a reason to
+/// look further.
+outcome<sourced_secret> resolve_client_secret(const config::priava_section& priava,
+                                              const environment& env);
+
+inline constexpr const char* docker_client_secret_path = "/run/secrets/priava_client_secret";
+
+} // namespace priava_tokend

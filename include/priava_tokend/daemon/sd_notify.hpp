@@ -1,0 +1,48 @@
+#pragma once
+
+#include <priava_tokend/core/environment.hpp>
+#include <priava_tokend/core/error.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+#include <sys/un.h>
+
+namespace priava_tokend {
+
+/// The service manager's notification socket (sd_notify(3) protocol, written here rather than
+/// pulling in libsystemd): `READY=1`, `STATUS=...`, `WATCHDOG=1`, `STOPPING=1`.
+/// Does nothing when `NOTIFY_SOCKET` is unset.
+class sd_notifier {
+  public:
+    static sd_notifier from_environment(const environment& env);
+    sd_notifier() = default;
+    sd_notifier(const sd_notifier&) = delete;
+    sd_notifier& operator=(const sd_notifier&) = delete;
+    sd_notifier(sd_notifier&& other) noexcept;
+    sd_notifier& operator=(sd_notifier&& other) noexcept;
+    ~sd_notifier();
+
+    bool enabled() const noexcept { return fd_ >= 0; }
+    /// Sends one datagram of newline-separated assignments without ever blocking; errors (a full
+    /// queue included) are ignored as sd_notify does.
+    void notify(std::string_view assignments) const;
+
+    /// Half of `WATCHDOG_USEC` when the watchdog is meant for this process, else nothing.
+    std::optional<std::chrono::microseconds> watchdog_interval() const noexcept {
+        return watchdog_;
+    }
+
+  private:
+    int fd_ = -1;
+    sockaddr_un address_{};
+    socklen_t address_length_ = 0;
+    std::optional<std::chrono::microseconds> watchdog_;
+};
+
+/// The listening socket passed by systemd socket activation (`LISTEN_PID` is this process,
+/// `LISTEN_FDS` = 1, fd 3), nothing without activation, or a failure for anything else.
+outcome<std::optional<int>> activated_socket(const environment& env);
+
+} // namespace priava_tokend

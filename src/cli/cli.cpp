@@ -1,0 +1,200 @@
+#include <priava_tokend/cli/cli.hpp>
+#include <priava_tokend/core/exit_code.hpp>
+#include <priava_tokend/core/version.hpp>
+
+#include <array>
+#include <charconv>
+#include <string_view>
+#include <vector>
+
+namespace priava_tokend {
+namespace {
+
+struct command_info {
+    std::string_view name;
+    command cmd;
+    std::string_view synopsis;
+    std::string_view help;
+};
+
+constexpr std::array<command_info, 6> commands{{
+    {"run", command::run, "run [--config PATH]",
+     "Run the daemon in the foreground (systemd and Docker supervise it).\n"
+     "  --config PATH   configuration file (default $PRIAVA_TOKEND_CONFIG or\n"
+     "                  /etc/priava-tokend/priava-tokend.toml)\n"},
+    {"bootstrap", command::bootstrap,
+     "bootstrap [--config PATH] (--code-file PATH | --code -) [--force]",
+     "Exchange an authorization code from Priava (Admin > API Access > Access Token) for the\n"
+     "first tokens and write the state file. While a daemon runs, the code is handed to it.\n"
+     "  --config PATH     configuration file\n"
+     "  --code-file PATH  read the code from this file\n"
+     "  --code -          read the code from standard input (never from the command line)\n"
+     "  --force           replace an existing credential (only after the exchange succeeded)\n"},
+    {"token", command::token,
+     "token [--socket PATH] [--min-ttl SECONDS] [--format raw|json|header]",
+     "Print the current access token from the running daemon.\n"
+     "  --socket PATH     daemon socket (default $PRIAVA_TOKEND_SOCKET or\n"
+     "                    /run/priava-tokend/token.sock)\n"
+     "  --min-ttl S       the token must have at least S seconds left (refreshes if needed)\n"
+     "  --format F        raw (the bare token, default), json, or header\n"
+     "                    (`Authorization: Bearer ...`)\n"},
+    {"status", command::status, "status [--socket PATH] [--json]",
+     "Show the state of the running daemon.\n"
+     "  --socket PATH     daemon socket\n"
+     "  --json            print the daemon's JSON status\n"},
+    {"healthcheck", command::healthcheck, "healthcheck [--socket PATH]",
+     "Exit 0 if the daemon answers ready (holds a usable token), 1 otherwise.\n"
+     "  --socket PATH     daemon socket\n"},
+    {"check-config", command::check_config, "check-config [--config PATH]",
+     "Validate the configuration and the files it names; print each problem with its key and\n"
+     "the fix.\n"
+     "  --config PATH     configuration file\n"},
+}};
+
+std::string general_usage() {
+    std::string text = "usage: priava-tokend <command> [options]\n\ncommands:\n";
+    for (const auto& c : commands) {
+        text += "  priava-tokend ";
+        text += c.synopsis;
+        text += '\n';
+    }
+    text += "\n  --help, --version work with every command.\n"
+            "exit status: 0 ok, 1 failed, 64 usage, 69 daemon unreachable or no token,\n"
+            "75 temporary failure, 77 new authorization code needed, 78 configuration error\n";
+    return text;
+}
+
+parsed_command_line usage_error(std::string message) {
+    return {std::nullopt, "priava-tokend: " + message + "\n" + "Try 'priava-tokend --help'.\n",
+            to_int(exit_code::usage)};
+}
+
+} // namespace
+
+parsed_command_line parse_command_line(std::span<const char* const> args) {
+    std::vector<std::string_view> words(args.begin() + (args.empty() ? 0 : 1), args.end());
+    const command_info* info = nullptr;
+    for (const auto word : words) {
+        if (word == "--version" || word == "-V") {
+            return {std::nullopt, "priava-tokend " + std::string(version()) + "\n", 0};
+        }
+    }
+    if (!words.empty()) {
+        for (const auto& c : commands) {
+            if (words.front() == c.name) {
+                info = &c;
+            }
+        }
+    }
+    for (const auto word : words) {
+        if (word == "--help" || word == "-h" || word == "help") {
+            if (info == nullptr) {
+                return {std::nullopt, general_usage(), 0};
+            }
+            return {std::nullopt,
+                    "usage: priava-tokend " + std::string(info->synopsis) + "\n\n" +
+                        std::string(info->help),
+                    0};
+        }
+    }
+    if (words.size() == 1 && words.front() == "token-request") {
+        command_line internal;
+        internal.cmd = command::token_request;
+        return {internal, {}, 0};
+    }
+    if (words.empty()) {
+        return usage_error("a command is required (run, bootstrap, token, status, healthcheck, "
+                           "check-config)");
+    }
+    if (info == nullptr) {
+        return usage_error("unknown command '" + std::string(words.front().substr(0, 40)) + "'");
+    }
+
+    command_line line;
+    line.cmd = info->cmd;
+    const auto allowed = [&](std::string_view option) {
+        switch (line.cmd) {
+        case command::run:
+        case command::check_config:
+            return option == "--config";
+        case command::bootstrap:
+            return option == "--config" || option == "--code-file" || option == "--code" ||
+                   option == "--force";
+        case command::token:
+            return option == "--socket" || option == "--min-ttl" || option == "--format";
+        case command::status:
+            return option == "--socket" || option == "--json";
+        case command::healthcheck:
+            return option == "--socket";
+        case command::token_request:
+            return false;
+        }
+        return false;
+    };
+    for (std::size_t i = 1; i < words.size(); ++i) {
+        std::string_view option = words[i];
+        std::optional<std::string_view> value;
+        if (const auto eq = option.find('=');
+            option.starts_with("--") && eq != std::string_view::npos) {
+            value = option.substr(eq + 1);
+            option = option.substr(0, eq);
+        }
+        if (!option.starts_with("--") || !allowed(option)) {
+            return usage_error("'" + std::string(option.substr(0, 40)) + "' is not an option of " +
+                               std::string(info->name));
+        }
+        const bool flag = option == "--force" || option == "--json";
+        if (flag) {
+            if (value) {
+                return usage_error(std::string(option) + " takes no value");
+            }
+            (option == "--force" ? line.force : line.json) = true;
+            continue;
+        }
+        if (!value) {
+            if (i + 1 >= words.size()) {
+                return usage_error(std::string(option) + " needs a value");
+            }
+            value = words[++i];
+        }
+        const std::string text(*value);
+        if (option == "--config") {
+            line.config = text;
+        } else if (option == "--socket") {
+            line.socket = text;
+        } else if (option == "--code-file") {
+            line.code_file = text;
+        } else if (option == "--code") {
+            if (text != "-") {
+                return usage_error("the code is never taken on the command line (it would show in "
+                                   "ps and shell history); use --code-file PATH or --code - to "
+                                   "read it from standard input");
+            }
+            line.code_from_stdin = true;
+        } else if (option == "--min-ttl") {
+            unsigned seconds = 0;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+            if (text.empty() || ec != std::errc{} || end != text.data() + text.size() ||
+                seconds > 86400) {
+                return usage_error("--min-ttl takes whole seconds from 0 to 86400");
+            }
+            line.min_ttl = std::chrono::seconds{seconds};
+        } else if (option == "--format") {
+            if (text == "raw") {
+                line.format = token_format::raw;
+            } else if (text == "json") {
+                line.format = token_format::json;
+            } else if (text == "header") {
+                line.format = token_format::header;
+            } else {
+                return usage_error("--format takes raw, json or header");
+            }
+        }
+    }
+    if (line.cmd == command::bootstrap && line.code_from_stdin == line.code_file.has_value()) {
+        return usage_error("bootstrap needs exactly one of --code-file PATH and --code -");
+    }
+    return {std::move(line), {}, 0};
+}
+
+} // namespace priava_tokend

@@ -1,0 +1,179 @@
+#include <priava_tokend/priava/token_outcome_codec.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+namespace priava_tokend {
+namespace {
+
+namespace json = boost::json;
+
+failure bad(std::string what) {
+    return make_failure(errc::malformed_response, "token request process: " + std::move(what));
+}
+
+const json::string* text_field(const json::object& o, std::string_view name) {
+    const auto* v = o.if_contains(name);
+    return v != nullptr ? v->if_string() : nullptr;
+}
+
+std::optional<std::int64_t> integer_field(const json::object& o, std::string_view name) {
+    const auto* v = o.if_contains(name);
+    if (v == nullptr || !v->is_int64()) {
+        return std::nullopt;
+    }
+    return v->get_int64();
+}
+
+std::optional<secret> secret_field(const json::object& o, std::string_view name) {
+    const auto* s = text_field(o, name);
+    if (s == nullptr) {
+        return std::nullopt;
+    }
+    return secret{std::string(*s)};
+}
+
+outcome<json::object> parse_object(std::string_view text) {
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec || !v.is_object()) {
+        return bad("reply is not a JSON object");
+    }
+    return std::move(v.get_object());
+}
+
+/// The errc values a transient failure may carry across the pipe.
+std::optional<errc> transient_reason(std::string_view name) {
+    for (const errc e : {errc::resolve_failed, errc::connect_failed, errc::tls_failed,
+                         errc::request_timeout, errc::connection_lost, errc::response_too_large,
+                         errc::malformed_response, errc::server_error, errc::rate_limited}) {
+        if (to_string(e) == name) {
+            return e;
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+secret encode_order(const token_request_order& order) {
+    json::object o;
+    o["token_url"] = order.token_url;
+    o["region"] = order.region;
+    if (order.ca_file) {
+        o["ca_file"] = *order.ca_file;
+    }
+    o["timeout_ms"] = order.timeout.count();
+    o["body"] = order.body.reveal();
+    o["parent_pid"] = order.parent_pid;
+    return secret{json::serialize(o)};
+}
+
+outcome<token_request_order> decode_order(std::string_view text) {
+    auto o = parse_object(text);
+    if (!o) {
+        return o.error();
+    }
+    const auto* url = text_field(*o, "token_url");
+    const auto* region = text_field(*o, "region");
+    const auto timeout = integer_field(*o, "timeout_ms");
+    auto body = secret_field(*o, "body");
+    if (url == nullptr || region == nullptr || !timeout || *timeout <= 0 || !body) {
+        return bad("order lacks token_url, region, timeout_ms or body");
+    }
+    token_request_order order{std::string(*url), std::string(*region), std::nullopt,
+                              std::chrono::milliseconds{*timeout}, std::move(*body)};
+    if (const auto* ca = text_field(*o, "ca_file")) {
+        order.ca_file = std::string(*ca);
+    }
+    if (const auto parent = integer_field(*o, "parent_pid")) {
+        order.parent_pid = static_cast<int>(*parent);
+    }
+    return order;
+}
+
+secret encode_outcome(const token_outcome& outcome) {
+    json::object o;
+    if (const auto* t = std::get_if<token_set>(&outcome)) {
+        o["outcome"] = "tokens";
+        o["access_token"] = t->access_token.reveal();
+        if (t->refresh_token) {
+            o["refresh_token"] = t->refresh_token->reveal();
+        }
+        o["expires_in"] = t->expires_in.count();
+    } else if (const auto* f = std::get_if<transient_failure>(&outcome)) {
+        o["outcome"] = "transient";
+        o["reason"] = to_string(f->reason);
+        o["detail"] = f->detail;
+        o["http_status"] = f->http_status;
+        if (f->retry_after) {
+            o["retry_after_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      f->retry_after->time_since_epoch())
+                                      .count();
+        }
+        if (f->rotated_refresh_token) {
+            o["rotated_refresh_token"] = f->rotated_refresh_token->reveal();
+        }
+    } else {
+        const auto& r = std::get<rejection>(outcome);
+        o["outcome"] = "rejection";
+        o["http_status"] = r.http_status;
+        o["error"] = r.error;
+        o["description"] = r.description;
+    }
+    return secret{json::serialize(o)};
+}
+
+outcome<token_outcome> decode_outcome(std::string_view text) {
+    auto parsed = parse_object(text);
+    if (!parsed) {
+        return parsed.error();
+    }
+    const json::object& o = *parsed;
+    const auto* kind = text_field(o, "outcome");
+    if (kind == nullptr) {
+        return bad("reply has no outcome");
+    }
+    const auto status = integer_field(o, "http_status");
+    if (*kind == "tokens") {
+        auto access = secret_field(o, "access_token");
+        const auto expires = integer_field(o, "expires_in");
+        if (!access || access->empty() || !is_token_text(access->reveal()) || !expires ||
+            *expires <= 0) {
+            return bad("tokens reply lacks a valid access_token or expires_in");
+        }
+        auto refresh = secret_field(o, "refresh_token");
+        if (refresh && (refresh->empty() || !is_token_text(refresh->reveal()))) {
+            return bad("tokens reply has an invalid refresh_token");
+        }
+        return token_outcome{
+            token_set{std::move(*access), std::move(refresh), std::chrono::seconds{*expires}}};
+    }
+    if (*kind == "transient") {
+        const auto* reason_name = text_field(o, "reason");
+        const auto reason = reason_name ? transient_reason(*reason_name) : std::nullopt;
+        const auto* detail = text_field(o, "detail");
+        if (!reason || detail == nullptr || !status || *status < 0) {
+            return bad("transient reply lacks reason, detail or http_status");
+        }
+        transient_failure f{*reason, std::string(*detail), static_cast<unsigned>(*status),
+                            std::nullopt, secret_field(o, "rotated_refresh_token")};
+        if (const auto ms = integer_field(o, "retry_after_ms")) {
+            f.retry_after = wall_time{std::chrono::milliseconds{*ms}};
+        }
+        return token_outcome{std::move(f)};
+    }
+    if (*kind == "rejection") {
+        const auto* error = text_field(o, "error");
+        const auto* description = text_field(o, "description");
+        if (error == nullptr || description == nullptr || !status || *status < 0) {
+            return bad("rejection reply lacks error, description or http_status");
+        }
+        return token_outcome{rejection{static_cast<unsigned>(*status), std::string(*error),
+                                       std::string(*description)}};
+    }
+    return bad("unknown outcome '" + std::string(std::string_view(*kind).substr(0, 20)) + "'");
+}
+
+} // namespace priava_tokend
