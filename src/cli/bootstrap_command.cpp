@@ -3,7 +3,10 @@
 #include <priava_tokend/config/secret_file.hpp>
 #include <priava_tokend/core/duration.hpp>
 #include <priava_tokend/core/exit_code.hpp>
+#include <priava_tokend/core/sha256.hpp>
 #include <priava_tokend/daemon/priava_connection.hpp>
+#include <priava_tokend/keeper/credential_fingerprint.hpp>
+#include <priava_tokend/keeper/state_codec.hpp>
 #include <priava_tokend/keeper/state_file.hpp>
 #include <priava_tokend/keeper/state_lock.hpp>
 #include <priava_tokend/priava/form_encoding.hpp>

@@ -1,8 +1,6 @@
 #include <priava_tokend/cli/unix_http_client.hpp>
-#include <priava_tokend/core/asio.hpp>
+#include <priava_tokend/core/run_to_completion.hpp>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
@@ -62,16 +60,8 @@ outcome<http_reply> unix_http_request(const std::string& socket_path, http::verb
                                       std::string_view target, std::string_view body,
                                       std::chrono::milliseconds timeout) {
     net::io_context io{1};
-    std::optional<outcome<http_reply>> result;
-    net::co_spawn(io, exchange(socket_path, method, std::string(target), std::string(body)),
-                  [&](std::exception_ptr e, outcome<http_reply> r) {
-                      if (e) {
-                          result = make_failure(errc::bad_reply, "unexpected client failure");
-                      } else {
-                          result = std::move(r);
-                      }
-                  });
-    io.run_for(timeout);
+    auto result = run_to_completion(
+        io, exchange(socket_path, method, std::string(target), std::string(body)), timeout);
     if (!result) {
         return make_failure(errc::request_timeout,
                             "the daemon at " + socket_path + " did not answer within " +

@@ -1,10 +1,12 @@
 #include <priava_tokend/config/secret_file.hpp>
+#include <priava_tokend/core/errno_text.hpp>
+#include <priava_tokend/core/fd_io.hpp>
+#include <priava_tokend/core/file_mode.hpp>
+#include <priava_tokend/core/trim.hpp>
+#include <priava_tokend/core/unique_fd.hpp>
 #include <priava_tokend/priava/token_response.hpp>
 
-#include <cctype>
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,8 +14,6 @@
 
 namespace priava_tokend {
 namespace {
-
-constexpr std::size_t largest_secret_file = 4096;
 
 bool under(const std::string& path, const std::string& dir) {
     return !dir.empty() && path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
@@ -27,68 +27,49 @@ bool exists(const std::string& path) {
 
 } // namespace
 
-outcome<secret> read_secret_file(const std::string& path, std::string_view what,
-                                 bool must_be_private, const environment& env) {
-    const std::string name(what);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return make_failure(errc::file_unreadable,
-                            "cannot read " + name + " file " + path + ": " + std::strerror(errno));
+outcome<secret> secret_from_text(std::string text, std::string_view where) {
+    const secret guard{std::move(text)}; // wiped whatever happens below
+    if (guard.reveal().size() > largest_secret_text) {
+        return make_failure(errc::file_unreadable, std::string(where) + " is larger than 4 KiB");
     }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
-        return make_failure(errc::file_unreadable,
-                            name + " file " + path + " is not a regular file");
-    }
-    const auto credentials = env.get("CREDENTIALS_DIRECTORY").value_or("");
-    if (must_be_private && (st.st_mode & 077) != 0 && !under(path, "/run/secrets/") &&
-        !under(path, credentials)) {
-        ::close(fd);
-        char mode[8];
-        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-        return make_failure(errc::file_insecure, name + " file " + path + " has mode " + mode +
-                                                     "; other users could read it: chmod 600 " +
-                                                     path);
-    }
-    std::string text(largest_secret_file + 1, '\0');
-    std::size_t got = 0;
-    for (;;) {
-        const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            break;
-        }
-        got += static_cast<std::size_t>(n);
-        if (got == text.size()) {
-            break;
-        }
-    }
-    ::close(fd);
-    secret guard{std::move(text)}; // wiped whatever happens below
-    std::string_view value = guard.reveal().substr(0, got);
-    if (got > largest_secret_file) {
-        return make_failure(errc::file_unreadable,
-                            name + " file " + path + " is larger than 4 KiB");
-    }
-    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) {
-        value.remove_suffix(1);
-    }
-    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) {
-        value.remove_prefix(1);
-    }
+    const std::string_view value = trim(guard.reveal());
     if (value.empty()) {
-        return make_failure(errc::file_unreadable, name + " file " + path + " is empty");
+        return make_failure(errc::file_unreadable, std::string(where) + " is empty");
     }
     if (!is_token_text(value)) {
         return make_failure(
             errc::file_unreadable,
-            name + " file " + path +
+            std::string(where) +
                 " holds spaces or control characters; it must hold the value alone");
     }
     return secret{std::string(value)};
+}
+
+outcome<secret> read_secret_file(const std::string& path, std::string_view what,
+                                 bool must_be_private, const environment& env) {
+    const std::string name = std::string(what) + " file " + path;
+    const unique_fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (!fd.valid()) {
+        return make_failure(errc::file_unreadable,
+                            "cannot read " + name + ": " + errno_text(errno));
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return make_failure(errc::file_unreadable, name + " is not a regular file");
+    }
+    const auto credentials = env.get("CREDENTIALS_DIRECTORY").value_or("");
+    if (must_be_private && (st.st_mode & 077) != 0 && !under(path, "/run/secrets/") &&
+        !under(path, credentials)) {
+        return make_failure(errc::file_insecure, name + " has mode " + octal_mode(st.st_mode) +
+                                                     "; other users could read it: chmod 600 " +
+                                                     path);
+    }
+    auto text = read_up_to(fd.get(), largest_secret_text);
+    if (!text) {
+        return make_failure(errc::file_unreadable,
+                            "cannot read " + name + ": " + errno_text(text.error()));
+    }
+    return secret_from_text(std::move(*text), name);
 }
 
 outcome<sourced_secret> resolve_client_secret(const config::priava_section& priava,

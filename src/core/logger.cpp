@@ -1,3 +1,4 @@
+#include <priava_tokend/core/fd_io.hpp>
 #include <priava_tokend/core/logger.hpp>
 #include <priava_tokend/core/timestamp.hpp>
 
@@ -28,19 +29,6 @@ int priority(log_level level) {
         return 3;
     }
     return 6;
-}
-
-void write_line(int fd, std::string_view line) {
-    while (!line.empty()) {
-        const ssize_t n = ::write(fd, line.data(), line.size());
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return; // stderr gone: nothing sensible left to do with a log line
-        }
-        line.remove_prefix(static_cast<std::size_t>(n));
-    }
 }
 
 } // namespace
@@ -100,7 +88,7 @@ void logger::log(log_level level, std::string_view message) const {
         line += message;
     }
     line += '\n';
-    write_line(fd_, line);
+    (void)write_all(fd_, line); // stderr gone: nothing sensible left to do with a log line
 }
 
 } // namespace priava_tokend

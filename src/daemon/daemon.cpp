@@ -2,10 +2,14 @@
 #include <priava_tokend/api/unix_listener.hpp>
 #include <priava_tokend/config/secret_file.hpp>
 #include <priava_tokend/core/exit_code.hpp>
+#include <priava_tokend/core/sha256.hpp>
 #include <priava_tokend/core/version.hpp>
 #include <priava_tokend/daemon/daemon.hpp>
 #include <priava_tokend/daemon/priava_connection.hpp>
 #include <priava_tokend/daemon/sd_notify.hpp>
+#include <priava_tokend/daemon/socket_activation.hpp>
+#include <priava_tokend/keeper/credential_fingerprint.hpp>
+#include <priava_tokend/keeper/state_codec.hpp>
 #include <priava_tokend/keeper/state_lock.hpp>
 #include <priava_tokend/keeper/token_keeper.hpp>
 

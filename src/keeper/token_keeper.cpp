@@ -1,4 +1,6 @@
 #include <priava_tokend/config/secret_file.hpp>
+#include <priava_tokend/core/sha256.hpp>
+#include <priava_tokend/keeper/state_codec.hpp>
 #include <priava_tokend/keeper/token_keeper.hpp>
 
 #include <boost/asio/co_spawn.hpp>

@@ -1,6 +1,6 @@
+#include <priava_tokend/core/json_object.hpp>
 #include <priava_tokend/priava/token_outcome_codec.hpp>
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -13,21 +13,8 @@ failure bad(std::string what) {
     return make_failure(errc::malformed_response, "token request process: " + std::move(what));
 }
 
-const json::string* text_field(const json::object& o, std::string_view name) {
-    const auto* v = o.if_contains(name);
-    return v != nullptr ? v->if_string() : nullptr;
-}
-
-std::optional<std::int64_t> integer_field(const json::object& o, std::string_view name) {
-    const auto* v = o.if_contains(name);
-    if (v == nullptr || !v->is_int64()) {
-        return std::nullopt;
-    }
-    return v->get_int64();
-}
-
 std::optional<secret> secret_field(const json::object& o, std::string_view name) {
-    const auto* s = text_field(o, name);
+    const auto* s = string_field(o, name);
     if (s == nullptr) {
         return std::nullopt;
     }
@@ -35,12 +22,11 @@ std::optional<secret> secret_field(const json::object& o, std::string_view name)
 }
 
 outcome<json::object> parse_object(std::string_view text) {
-    boost::system::error_code ec;
-    json::value v = json::parse(text, ec);
-    if (ec || !v.is_object()) {
+    auto o = parse_json_object(text);
+    if (!o) {
         return bad("reply is not a JSON object");
     }
-    return std::move(v.get_object());
+    return std::move(*o);
 }
 
 /// The errc values a transient failure may carry across the pipe.
@@ -75,19 +61,19 @@ outcome<token_request_order> decode_order(std::string_view text) {
     if (!o) {
         return o.error();
     }
-    const auto* url = text_field(*o, "token_url");
-    const auto* region = text_field(*o, "region");
-    const auto timeout = integer_field(*o, "timeout_ms");
+    const auto* url = string_field(*o, "token_url");
+    const auto* region = string_field(*o, "region");
+    const auto timeout = int64_field(*o, "timeout_ms");
     auto body = secret_field(*o, "body");
     if (url == nullptr || region == nullptr || !timeout || *timeout <= 0 || !body) {
         return bad("order lacks token_url, region, timeout_ms or body");
     }
     token_request_order order{std::string(*url), std::string(*region), std::nullopt,
                               std::chrono::milliseconds{*timeout}, std::move(*body)};
-    if (const auto* ca = text_field(*o, "ca_file")) {
+    if (const auto* ca = string_field(*o, "ca_file")) {
         order.ca_file = std::string(*ca);
     }
-    if (const auto parent = integer_field(*o, "parent_pid")) {
+    if (const auto parent = int64_field(*o, "parent_pid")) {
         order.parent_pid = static_cast<int>(*parent);
     }
     return order;
@@ -131,14 +117,14 @@ outcome<token_outcome> decode_outcome(std::string_view text) {
         return parsed.error();
     }
     const json::object& o = *parsed;
-    const auto* kind = text_field(o, "outcome");
+    const auto* kind = string_field(o, "outcome");
     if (kind == nullptr) {
         return bad("reply has no outcome");
     }
-    const auto status = integer_field(o, "http_status");
+    const auto status = int64_field(o, "http_status");
     if (*kind == "tokens") {
         auto access = secret_field(o, "access_token");
-        const auto expires = integer_field(o, "expires_in");
+        const auto expires = int64_field(o, "expires_in");
         if (!access || access->empty() || !is_token_text(access->reveal()) || !expires ||
             *expires <= 0) {
             return bad("tokens reply lacks a valid access_token or expires_in");
@@ -151,22 +137,22 @@ outcome<token_outcome> decode_outcome(std::string_view text) {
             token_set{std::move(*access), std::move(refresh), std::chrono::seconds{*expires}}};
     }
     if (*kind == "transient") {
-        const auto* reason_name = text_field(o, "reason");
+        const auto* reason_name = string_field(o, "reason");
         const auto reason = reason_name ? transient_reason(*reason_name) : std::nullopt;
-        const auto* detail = text_field(o, "detail");
+        const auto* detail = string_field(o, "detail");
         if (!reason || detail == nullptr || !status || *status < 0) {
             return bad("transient reply lacks reason, detail or http_status");
         }
         transient_failure f{*reason, std::string(*detail), static_cast<unsigned>(*status),
                             std::nullopt, secret_field(o, "rotated_refresh_token")};
-        if (const auto ms = integer_field(o, "retry_after_ms")) {
+        if (const auto ms = int64_field(o, "retry_after_ms")) {
             f.retry_after = wall_time{std::chrono::milliseconds{*ms}};
         }
         return token_outcome{std::move(f)};
     }
     if (*kind == "rejection") {
-        const auto* error = text_field(o, "error");
-        const auto* description = text_field(o, "description");
+        const auto* error = string_field(o, "error");
+        const auto* description = string_field(o, "description");
         if (error == nullptr || description == nullptr || !status || *status < 0) {
             return bad("rejection reply lacks error, description or http_status");
         }

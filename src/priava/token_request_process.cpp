@@ -1,11 +1,12 @@
+#include <priava_tokend/core/errno_text.hpp>
 #include <priava_tokend/core/exit_code.hpp>
+#include <priava_tokend/core/run_to_completion.hpp>
 #include <priava_tokend/core/secret.hpp>
+#include <priava_tokend/core/unique_fd.hpp>
 #include <priava_tokend/priava/oauth_client.hpp>
 #include <priava_tokend/priava/region.hpp>
 #include <priava_tokend/priava/token_request_process.hpp>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -15,8 +16,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <istream>
+#include <memory>
 #include <ostream>
 #include <string_view>
 #include <vector>
@@ -28,13 +29,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+// glibc 2.36's <sys/pidfd.h> lacks the extern "C" block C++ needs (fixed in 2.37).
+extern "C" {
+#include <sys/pidfd.h>
+}
+
 extern char** environ;
 
 namespace priava_tokend {
 namespace {
 
 using namespace std::chrono_literals;
-using clock = std::chrono::steady_clock;
+using descriptor = net::posix::stream_descriptor;
 
 constexpr std::size_t largest_reply = 256 * 1024;
 /// Beyond the request's own deadline, for the process to start and to write its answer.
@@ -43,28 +49,6 @@ constexpr auto process_grace = 5s;
 transient_failure broken(std::string detail) {
     return transient_failure{errc::connection_lost, "token request process: " + std::move(detail),
                              0, std::nullopt, std::nullopt};
-}
-
-/// Waits for the child to exit, killing it if it has not within `limit`. Never blocks the
-/// thread: a child stuck in the kernel after SIGKILL holds up this request, not the readers.
-net::awaitable<int> reap(pid_t pid, clock::duration limit) {
-    net::steady_timer tick(co_await net::this_coro::executor);
-    const auto deadline = clock::now() + limit;
-    bool killed = false;
-    int status = 0;
-    for (;;) {
-        const pid_t done = ::waitpid(pid, &status, WNOHANG);
-        if (done == pid || (done < 0 && errno != EINTR)) {
-            break;
-        }
-        if (!killed && clock::now() >= deadline) {
-            ::kill(pid, SIGKILL);
-            killed = true;
-        }
-        tick.expires_after(5ms);
-        co_await tick.async_wait(use_nothrow);
-    }
-    co_return status;
 }
 
 /// The daemon's environment without what concerns only the daemon: the client secret (it may
@@ -93,6 +77,128 @@ std::string describe_exit(int status) {
     return "exit status " + std::to_string(WEXITSTATUS(status));
 }
 
+/// A started child: its pid, a pidfd that becomes readable when it exits (and signals exactly
+/// this process, whatever happens to the pid), and the parent's ends of its stdin and stdout.
+struct child_process {
+    pid_t pid = 0;
+    unique_fd exited;
+    unique_fd input;
+    unique_fd output;
+};
+
+outcome<std::pair<unique_fd, unique_fd>> make_pipe() {
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0) {
+        return make_failure(errc::connection_lost, "pipe: " + errno_text(errno));
+    }
+    return std::pair{unique_fd{ends[0]}, unique_fd{ends[1]}};
+}
+
+outcome<child_process> spawn(const std::string& executable) {
+    auto to_child = make_pipe();
+    auto from_child = make_pipe();
+    if (!to_child || !from_child) {
+        return to_child ? from_child.error() : to_child.error();
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, to_child->first.get(), 0);
+    posix_spawn_file_actions_adddup2(&actions, from_child->second.get(), 1);
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3); // no client sockets, no lock file
+    char* const argv[] = {const_cast<char*>(executable.c_str()), const_cast<char*>("token-request"),
+                          nullptr};
+    child_process child;
+    const auto env = child_environment();
+    const int spawned =
+        ::posix_spawn(&child.pid, executable.c_str(), &actions, nullptr, argv, env.data());
+    posix_spawn_file_actions_destroy(&actions);
+    if (spawned != 0) {
+        return make_failure(errc::connection_lost,
+                            "cannot start " + executable + ": " + errno_text(spawned));
+    }
+    // The child is not reaped before this, so its pid cannot have been reused yet.
+    child.exited.reset(::pidfd_open(child.pid, 0));
+    if (!child.exited.valid()) {
+        const int error = errno;
+        ::kill(child.pid, SIGKILL);
+        ::waitpid(child.pid, nullptr, 0);
+        return make_failure(errc::connection_lost, "pidfd_open: " + errno_text(error));
+    }
+    child.input = std::move(to_child->second);
+    child.output = std::move(from_child->first);
+    return child;
+}
+
+/// What came back from the child, and how it ended.
+struct child_result {
+    boost::system::error_code write_ec;
+    boost::system::error_code read_ec;
+    std::string reply;
+    int status = 0;
+};
+
+/// Sends the order, reads the reply to its end and reaps the child, on events only: the child's
+/// exit is its pidfd becoming readable. One deadline covers it all; past it the child is killed,
+/// which ends the read.
+net::awaitable<child_result> talk_to(child_process child, const secret& order,
+                                     std::chrono::steady_clock::duration limit) {
+    auto ex = co_await net::this_coro::executor;
+    descriptor input(ex, child.input.release());
+    descriptor output(ex, child.output.release());
+    // Shared with the deadline's handler, which may run after this coroutine moved on.
+    const auto exited = std::make_shared<descriptor>(ex, child.exited.release());
+    net::steady_timer deadline(ex, limit);
+    deadline.async_wait([exited](boost::system::error_code ec) {
+        if (!ec) {
+            ::pidfd_send_signal(exited->native_handle(), SIGKILL, nullptr, 0);
+        }
+    });
+    child_result result;
+    boost::system::error_code ignored;
+    auto [write_ec, written] = co_await net::async_write(
+        input, net::buffer(order.reveal().data(), order.reveal().size()), use_nothrow);
+    result.write_ec = write_ec;
+    input.close(ignored);
+    auto [read_ec, read] = co_await net::async_read(
+        output, net::dynamic_buffer(result.reply, largest_reply), use_nothrow);
+    result.read_ec = read_ec;
+    output.close(ignored);
+    auto [wait_ec] = co_await exited->async_wait(descriptor::wait_read, use_nothrow);
+    deadline.cancel();
+    if (wait_ec) { // cancelled: the daemon is going away; do not wait for the child
+        ::pidfd_send_signal(exited->native_handle(), SIGKILL, nullptr, 0);
+    }
+    // Once the pidfd is readable the child has exited, so this does not block.
+    ::waitpid(child.pid, &result.status, wait_ec ? WNOHANG : 0);
+    co_return result;
+}
+
+/// A complete answer counts whatever the exit status: it may carry a rotated refresh token (the
+/// child can be killed at the deadline between writing it and exiting).
+token_outcome judge(child_result& r) {
+    auto decoded = decode_outcome(r.reply);
+    const bool answered = !r.reply.empty();
+    wipe(r.reply);
+    if (decoded) {
+        return std::move(*decoded);
+    }
+    if (r.write_ec) {
+        return broken("sending the order failed: " + r.write_ec.message());
+    }
+    if (WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGKILL && !answered) {
+        return transient_failure{errc::request_timeout,
+                                 "the token request did not finish before request_timeout", 0,
+                                 std::nullopt, std::nullopt};
+    }
+    if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0) {
+        return broken(describe_exit(r.status));
+    }
+    if (r.read_ec && r.read_ec != net::error::eof) {
+        return broken("reading its answer failed: " + r.read_ec.message());
+    }
+    return broken(decoded.error().message);
+}
+
 } // namespace
 
 token_request_process::token_request_process(std::string executable, token_request_order order)
@@ -100,86 +206,15 @@ token_request_process::token_request_process(std::string executable, token_reque
     , order_(std::move(order)) {}
 
 net::awaitable<token_outcome> token_request_process::request(const secret& body) const {
-    auto ex = co_await net::this_coro::executor;
-    int to_child[2];
-    int from_child[2];
-    if (::pipe2(to_child, O_CLOEXEC) != 0) {
-        co_return broken(std::string("pipe: ") + std::strerror(errno));
+    auto child = spawn(executable_);
+    if (!child) {
+        co_return broken(child.error().message);
     }
-    if (::pipe2(from_child, O_CLOEXEC) != 0) {
-        const int error = errno;
-        ::close(to_child[0]);
-        ::close(to_child[1]);
-        co_return broken(std::string("pipe: ") + std::strerror(error));
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
-    posix_spawn_file_actions_adddup2(&actions, from_child[1], 1);
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3); // no client sockets, no lock file
-    char* const argv[] = {const_cast<char*>(executable_.c_str()),
-                          const_cast<char*>("token-request"), nullptr};
-    pid_t pid = 0;
-    const auto env = child_environment();
-    const int spawned =
-        ::posix_spawn(&pid, executable_.c_str(), &actions, nullptr, argv, env.data());
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(to_child[0]);
-    ::close(from_child[1]);
-    if (spawned != 0) {
-        ::close(to_child[1]);
-        ::close(from_child[0]);
-        co_return broken("cannot start " + executable_ + ": " + std::strerror(spawned));
-    }
-
-    net::posix::stream_descriptor input(ex, to_child[1]);
-    net::posix::stream_descriptor output(ex, from_child[0]);
-    // One deadline for the whole exchange: past it the child is killed, which ends the read.
-    net::steady_timer deadline(ex, order_.timeout + process_grace);
-    auto running = std::make_shared<bool>(true); // no kill once reaped: the pid may be reused
-    deadline.async_wait([pid, running](boost::system::error_code ec) {
-        if (!ec && *running) {
-            ::kill(pid, SIGKILL);
-        }
-    });
-
-    token_request_order order{order_.token_url, order_.region, order_.ca_file,
-                              order_.timeout,   body,          ::getpid()};
-    const secret text = encode_order(order);
-    auto [write_ec, written] = co_await net::async_write(
-        input, net::buffer(text.reveal().data(), text.reveal().size()), use_nothrow);
-    boost::system::error_code ignored;
-    input.close(ignored);
-
-    std::string reply;
-    auto [read_ec, read] =
-        co_await net::async_read(output, net::dynamic_buffer(reply, largest_reply), use_nothrow);
-    output.close(ignored);
-    deadline.cancel();
-    const int status = co_await reap(pid, 2s);
-    *running = false;
-
-    // A complete answer counts whatever the exit status: it may carry a rotated refresh token
-    // (the child can be killed at the deadline between writing it and exiting).
-    token_outcome outcome = broken("no answer");
-    auto decoded = decode_outcome(reply);
-    if (decoded) {
-        outcome = std::move(*decoded);
-    } else if (write_ec) {
-        outcome = broken("sending the order failed: " + write_ec.message());
-    } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && reply.empty()) {
-        outcome = transient_failure{errc::request_timeout,
-                                    "the token request did not finish before request_timeout", 0,
-                                    std::nullopt, std::nullopt};
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        outcome = broken(describe_exit(status));
-    } else if (read_ec && read_ec != net::error::eof) {
-        outcome = broken("reading its answer failed: " + read_ec.message());
-    } else {
-        outcome = broken(decoded.error().message);
-    }
-    wipe(reply);
-    co_return outcome;
+    const token_request_order order{order_.token_url, order_.region, order_.ca_file,
+                                    order_.timeout,   body,          ::getpid()};
+    auto result =
+        co_await talk_to(std::move(*child), encode_order(order), order_.timeout + process_grace);
+    co_return judge(result);
 }
 
 int run_token_request(std::istream& in, std::ostream& out, std::ostream& err) {
@@ -200,24 +235,16 @@ int run_token_request(std::istream& in, std::ostream& out, std::ostream& err) {
         return to_int(exit_code::failed); // the daemon died before the line above
     }
     auto endpoint = parse_token_url(order->token_url);
-    if (!endpoint) {
-        err << "priava-tokend token-request: " << endpoint.error().message << '\n';
-        return to_int(exit_code::usage);
-    }
     const auto tenant = parse_region(order->region);
-    if (!tenant) {
-        err << "priava-tokend token-request: unknown region '" << order->region << "'\n";
+    if (!endpoint || !tenant) {
+        err << "priava-tokend token-request: "
+            << (endpoint ? "unknown region '" + order->region + "'" : endpoint.error().message)
+            << '\n';
         return to_int(exit_code::usage);
     }
     const oauth_client client(std::move(*endpoint), *tenant, order->ca_file, order->timeout);
     net::io_context io{1};
-    std::optional<token_outcome> outcome;
-    net::co_spawn(io, client.request(order->body), [&](std::exception_ptr e, token_outcome o) {
-        if (!e) {
-            outcome = std::move(o);
-        }
-    });
-    io.run_for(order->timeout + 2s);
+    auto outcome = run_to_completion(io, client.request(order->body), order->timeout + 2s);
     if (!outcome) {
         outcome = transient_failure{errc::request_timeout, "no answer before request_timeout", 0,
                                     std::nullopt, std::nullopt};

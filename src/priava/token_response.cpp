@@ -1,11 +1,11 @@
+#include <priava_tokend/core/json_object.hpp>
+#include <priava_tokend/core/parse_number.hpp>
 #include <priava_tokend/priava/token_response.hpp>
 
-#include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 
 namespace priava_tokend {
 namespace {
@@ -35,12 +35,6 @@ bool iequals(std::string_view a, std::string_view b) {
            });
 }
 
-const json::object* parse_object(std::string_view body, json::value& storage) {
-    boost::system::error_code ec;
-    storage = json::parse(body, ec);
-    return ec ? nullptr : storage.if_object();
-}
-
 std::optional<std::int64_t> whole_seconds(const json::value& v) {
     if (const auto* i = v.if_int64()) {
         return *i;
@@ -64,9 +58,8 @@ transient_failure malformed(unsigned status, std::string detail) {
 }
 
 token_outcome classify_success(std::string_view body) {
-    json::value storage;
-    const json::object* obj = parse_object(body, storage);
-    if (obj == nullptr) {
+    const auto obj = parse_json_object(body);
+    if (!obj) {
         return malformed(200, "HTTP 200 whose body is not a JSON object");
     }
     // Whatever else is wrong, a new refresh token in the reply replaces the consumed one.
@@ -113,38 +106,34 @@ token_outcome classify_success(std::string_view body) {
 }
 
 token_outcome classify_rejection(unsigned status, std::string_view body) {
-    json::value storage;
-    const json::object* obj = parse_object(body, storage);
+    const auto obj = parse_json_object(body);
     rejection r{status, "http_" + std::to_string(status), {}};
-    if (obj == nullptr) {
+    if (!obj) {
         r.description = "HTTP " + std::to_string(status) + " without a JSON error body";
         return r;
     }
-    if (const auto* e = obj->if_contains("error"); e != nullptr && e->is_string()) {
-        r.error = clean(e->get_string());
+    if (const auto* e = string_field(*obj, "error")) {
+        r.error = clean(*e);
     }
-    if (const auto* d = obj->if_contains("error_description"); d != nullptr && d->is_string()) {
-        r.description = clean(d->get_string());
+    if (const auto* d = string_field(*obj, "error_description")) {
+        r.description = clean(*d);
     }
     return r;
 }
 
 std::optional<wall_time> retry_after_from(std::string_view body, std::string_view header,
                                           wall_time now) {
-    json::value storage;
-    if (const json::object* obj = parse_object(body, storage)) {
+    if (const auto obj = parse_json_object(body)) {
         for (const char* name : {"retry-after", "retry_after", "retryAfter"}) {
-            if (const auto* v = obj->if_contains(name); v != nullptr && v->is_string()) {
-                if (auto t = parse_priava_retry_after(v->get_string())) {
+            if (const auto* v = string_field(*obj, name)) {
+                if (auto t = parse_priava_retry_after(*v)) {
                     return t;
                 }
             }
         }
     }
-    std::uint32_t delay = 0;
-    const auto [end, ec] = std::from_chars(header.data(), header.data() + header.size(), delay);
-    if (!header.empty() && ec == std::errc{} && end == header.data() + header.size()) {
-        return now + std::chrono::seconds{delay};
+    if (const auto delay = parse_number<std::uint32_t>(header)) {
+        return now + std::chrono::seconds{*delay};
     }
     return std::nullopt;
 }

@@ -3,6 +3,9 @@
 #include <priava_tokend/api/request_parser.hpp>
 #include <priava_tokend/api/routes.hpp>
 #include <priava_tokend/api/socket_api.hpp>
+#include <priava_tokend/core/sha256.hpp>
+#include <priava_tokend/keeper/credential_fingerprint.hpp>
+#include <priava_tokend/keeper/state_codec.hpp>
 #include <priava_tokend/priava/form_encoding.hpp>
 
 #include <boost/asio/io_context.hpp>

@@ -1,5 +1,8 @@
 #include "../support/temp_dir.hpp"
 
+#include <priava_tokend/core/sha256.hpp>
+#include <priava_tokend/keeper/credential_fingerprint.hpp>
+#include <priava_tokend/keeper/state_codec.hpp>
 #include <priava_tokend/keeper/state_file.hpp>
 #include <priava_tokend/keeper/state_lock.hpp>
 

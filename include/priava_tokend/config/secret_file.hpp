@@ -15,8 +15,15 @@ struct sourced_secret {
     std::string source;
 };
 
-/// Reads a file holding one secret value (client secret or authorization code): at most 4 KiB,
-/// trailing newline and surrounding whitespace removed, non-empty, printable.
+/// The largest secret file (or code on standard input) read.
+inline constexpr std::size_t largest_secret_text = 4096;
+
+/// A secret value from text that holds it alone: surrounding white space (a trailing newline)
+/// removed, non-empty, at most 4 KiB, printable without spaces. `where` names the text in
+/// messages ("client secret file /etc/x", "standard input"); messages never quote the text.
+outcome<secret> secret_from_text(std::string text, std::string_view where);
+
+/// Reads a file holding one secret value (client secret or authorization code) as above.
 /// With `must_be_private`, a file that group or others may access is refused (`file_insecure`)
 /// unless it lives under `/run/secrets/` or `$CREDENTIALS_DIRECTORY`, whose modes the container
 /// runtime or systemd set. `what` names the value in messages ("client secret").

@@ -2,6 +2,7 @@
 
 #include <priava_tokend/core/environment.hpp>
 #include <priava_tokend/core/error.hpp>
+#include <priava_tokend/core/unique_fd.hpp>
 
 #include <chrono>
 #include <optional>
@@ -17,14 +18,8 @@ namespace priava_tokend {
 class sd_notifier {
   public:
     static sd_notifier from_environment(const environment& env);
-    sd_notifier() = default;
-    sd_notifier(const sd_notifier&) = delete;
-    sd_notifier& operator=(const sd_notifier&) = delete;
-    sd_notifier(sd_notifier&& other) noexcept;
-    sd_notifier& operator=(sd_notifier&& other) noexcept;
-    ~sd_notifier();
 
-    bool enabled() const noexcept { return fd_ >= 0; }
+    bool enabled() const noexcept { return fd_.valid(); }
     /// Sends one datagram of newline-separated assignments without ever blocking; errors (a full
     /// queue included) are ignored as sd_notify does.
     void notify(std::string_view assignments) const;
@@ -35,14 +30,10 @@ class sd_notifier {
     }
 
   private:
-    int fd_ = -1;
+    unique_fd fd_;
     sockaddr_un address_{};
     socklen_t address_length_ = 0;
     std::optional<std::chrono::microseconds> watchdog_;
 };
-
-/// The listening socket passed by systemd socket activation (`LISTEN_PID` is this process,
-/// `LISTEN_FDS` = 1, fd 3), nothing without activation, or a failure for anything else.
-outcome<std::optional<int>> activated_socket(const environment& env);
 
 } // namespace priava_tokend

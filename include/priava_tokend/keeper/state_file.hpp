@@ -1,36 +1,13 @@
 #pragma once
 
-#include <priava_tokend/config/config.hpp>
 #include <priava_tokend/core/error.hpp>
 #include <priava_tokend/core/secret.hpp>
-#include <priava_tokend/core/timestamp.hpp>
+#include <priava_tokend/keeper/stored_tokens.hpp>
 
-#include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace priava_tokend {
-
-/// Everything that must survive a restart. The refresh token is the one thing that cannot be
-/// recovered without a person; the rest lets a restarted daemon serve at once.
-struct stored_tokens {
-    secret refresh_token;
-    secret access_token;
-    wall_time expires_at;
-    wall_time received_at;
-    std::uint64_t generation = 0;
-    std::string bootstrap_code_sha256; ///< digest of the code the chain began with, or empty
-};
-
-/// SHA-256 (hex) of token_url, client_id and region: a state file made for another credential
-/// is refused rather than used.
-std::string credential_fingerprint(const config::priava_section& priava);
-
-/// SHA-256 (hex) of any text; used for the bootstrap code so the same code is not sent twice.
-std::string sha256_hex(std::string_view text);
-
-/// The file's JSON text.
-secret encode_state(const stored_tokens& tokens, std::string_view fingerprint);
-outcome<stored_tokens> decode_state(std::string_view text, std::string_view fingerprint);
 
 /// Reads and checks the state file: `state_missing` if there is none; `file_insecure` if it is
 /// not a regular file owned by this user with mode 0600 or stricter; `state_corrupt`;

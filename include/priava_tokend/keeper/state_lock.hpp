@@ -1,6 +1,7 @@
 #pragma once
 
 #include <priava_tokend/core/error.hpp>
+#include <priava_tokend/core/unique_fd.hpp>
 
 #include <optional>
 #include <string>
@@ -21,19 +22,10 @@ class state_lock {
     /// lock is free. Does not take the lock.
     static std::optional<pid_t> holder(const std::string& state_path);
 
-    state_lock(state_lock&& other) noexcept
-        : fd_(other.fd_) {
-        other.fd_ = -1;
-    }
-    state_lock& operator=(state_lock&& other) noexcept;
-    state_lock(const state_lock&) = delete;
-    state_lock& operator=(const state_lock&) = delete;
-    ~state_lock();
-
   private:
-    explicit state_lock(int fd) noexcept
-        : fd_(fd) {}
-    int fd_ = -1;
+    explicit state_lock(unique_fd fd) noexcept
+        : fd_(std::move(fd)) {}
+    unique_fd fd_;
 };
 
 } // namespace priava_tokend

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <charconv>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+
+namespace priava_tokend {
+
+/// `text` as a number of type T when it is that and nothing else: no sign unless T is signed, no
+/// space, no trailing characters, no overflow. `base` 8 reads file modes.
+template <class T>
+requires std::is_integral_v<T> std::optional<T> parse_number(std::string_view text, int base = 10)
+noexcept {
+    T value{};
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+} // namespace priava_tokend
