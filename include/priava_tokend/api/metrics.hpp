@@ -1,7 +1,7 @@
 #pragma once
 
 #include <priava_tokend/api/routes.hpp>
-#include <priava_tokend/keeper/held_token.hpp>
+#include <priava_tokend/keeper/keeper_status.hpp>
 #include <priava_tokend/keeper/refresh_stats.hpp>
 
 #include <array>

@@ -3,51 +3,32 @@
 #include <priava_tokend/core/asio.hpp>
 #include <priava_tokend/core/logger.hpp>
 #include <priava_tokend/core/notifier.hpp>
-#include <priava_tokend/keeper/held_token.hpp>
-#include <priava_tokend/keeper/refresh_policy.hpp>
-#include <priava_tokend/keeper/refresh_stats.hpp>
-#include <priava_tokend/keeper/state_file.hpp>
-#include <priava_tokend/priava/oauth_client.hpp>
-#include <priava_tokend/priava/token_request.hpp>
+#include <priava_tokend/keeper/keeper_fsm.hpp>
+#include <priava_tokend/keeper/token_store.hpp>
 
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include <functional>
-#include <memory>
 #include <optional>
-#include <random>
 
 namespace priava_tokend {
 
-/// What the keeper needs from the configuration; replaced as a whole on reload.
-struct keeper_settings {
-    config::refresh_section refresh;
-    std::string state_path;
-    std::string fingerprint;
-    std::optional<std::string> code_file;
-    region tenant = region::apac;
-    std::shared_ptr<const token_client> client;
-    client_credentials credentials;
-};
-
-/// Owns the refresh token and the current access token: refreshes on schedule (one attempt at a
-/// time, from one coroutine), persists every new refresh token before serving its access token,
-/// backs off on transient failures, stops on rejections, and answers readers without ever making
-/// them wait for a refresh they did not ask for. Single-threaded except for state-file writes,
-/// which run on a private thread so a slow disk never stalls readers.
+/// The asynchronous shell around `keeper_fsm`: it feeds the state machine its events (the timer,
+/// Priava's answers, the store's writes, the code file, readers arriving) and carries out the
+/// actions it returns: token requests through the settings' `token_client`, writes through the
+/// `token_store`, file reads on the `blocking` executor, the timer, waking readers. It decides
+/// nothing itself. Single-threaded: every call on the executor `ex`.
 class token_keeper {
   public:
-    token_keeper(net::any_io_executor ex, keeper_settings settings, const logger& log);
-    ~token_keeper();
+    token_keeper(net::any_io_executor ex, net::any_io_executor blocking, keeper_settings settings,
+                 token_store& store, const logger& log);
 
-    /// Starts from a state file read at start-up.
+    /// Starts from stored state, or with the first code (`bootstrap.code_file`); one of them,
+    /// before `run`.
     void adopt(stored_tokens tokens);
-    /// Starts with no state: the first attempt exchanges this code (from `bootstrap.code_file`).
     void begin_with_code(secret code);
 
-    /// The refresh loop. Returns once `stop()` was called and any attempt in flight finished and
-    /// was persisted.
+    /// Runs until `stop()` was called and the request in flight and its write finished.
     net::awaitable<void> run();
     void stop();
 
@@ -59,17 +40,15 @@ class token_keeper {
 
     // --- readers -------------------------------------------------------------------------------
 
-    /// The token if it has more than `serve_margin` and at least `min_left` left.
-    const held_token* usable_token(std::chrono::seconds min_left = {}) const;
-    /// True while the daemon has never held a token and is exchanging its first code: readers
-    /// then wait for it rather than being turned away.
-    bool first_token_pending() const noexcept { return !token_ && (pending_code_ || in_flight_); }
-
+    const held_token* usable_token(std::chrono::seconds min_left = {}) const {
+        return fsm_.usable_token(min_left);
+    }
+    bool first_token_pending() const noexcept { return fsm_.first_token_pending(); }
     /// The token if usable (with `min_left`), else why not; never waits.
     token_answer current(std::chrono::seconds min_left = {}) const;
-    keeper_status status() const;
-    const refresh_stats& stats() const noexcept { return stats_; }
-    const keeper_settings& settings() const noexcept { return settings_; }
+    keeper_status status() const { return fsm_.status(); }
+    const refresh_stats& stats() const noexcept { return fsm_.stats(); }
+    const keeper_settings& settings() const noexcept { return fsm_.settings(); }
 
     /// A token with at least `min_ttl` left; starts (or joins) a refresh if the held one has
     /// less, waiting at most `request_timeout`.
@@ -83,63 +62,31 @@ class token_keeper {
     net::awaitable<token_answer> bootstrap(secret code, bool force);
 
   private:
-    struct pending_code {
-        secret code;
-        bool from_socket = false;
-        std::uint64_t id = 0;
-    };
-    struct bootstrap_result {
-        std::uint64_t id = 0;
-        token_answer answer;
-    };
+    using answer_check = std::function<std::optional<token_answer>(bool deadline_passed)>;
 
-    net::awaitable<void> attempt();
-    net::awaitable<void> persist();
-    /// Moves the next refresh to now, unless one is in flight, backing off, or impossible.
-    void request_attempt_now();
-    /// Waits for `done()` to hold, a change at a time, until `deadline`; false at the deadline.
-    net::awaitable<bool> wait_for(std::function<bool()> done,
-                                  std::chrono::steady_clock::time_point deadline);
-    void schedule_refresh(std::chrono::steady_clock::time_point received);
-    void pick_up_code_file();
-    void changed();
-    std::chrono::steady_clock::time_point next_wake() const;
-    token_state derive_state() const;
-    token_answer reauth_refusal() const;
-    double draw();
+    void apply(keeper_actions actions);
+    void carry_out(keeper_do::request_token& request);
+    void carry_out(keeper_do::write_state& write);
+    void carry_out(const keeper_do::read_code_file& read);
+    void carry_out(const keeper_do::arm_timer& arm);
+    void carry_out(const keeper_do::wake_readers&) { readers_.notify_all(); }
+    void carry_out(const keeper_do::report_status&);
+    void carry_out(const keeper_do::log& line) { log_.log(line.level, line.text); }
+    void carry_out(const keeper_do::finish&);
+    /// Waits for `answer` to give one, a change at a time, until `deadline`.
+    net::awaitable<token_answer> wait_for(const answer_check& answer, steady_time deadline);
 
     net::any_io_executor ex_;
-    keeper_settings settings_;
-    refresh_policy policy_;
+    net::any_io_executor blocking_;
+    token_store& store_;
     const logger& log_;
-    net::steady_timer wake_;
+    system_keeper_clock clock_;
+    system_random random_;
+    keeper_fsm fsm_;
+    net::steady_timer timer_;
+    steady_time timer_at_ = steady_time::max();
     notifier readers_;
-    net::thread_pool writer_{1};
-    std::mt19937_64 rng_{std::random_device{}()};
-
-    std::optional<held_token> token_;
-    secret refresh_token_;
-    stored_tokens latest_; ///< what the state file should hold
-    std::optional<pending_code> pending_code_;
-    std::optional<bootstrap_result> bootstrap_result_;
-    std::uint64_t next_bootstrap_id_ = 1;
-    std::string code_digest_; ///< of the last code exchanged (or refused)
-
-    bool stopping_ = false;
-    bool in_flight_ = false;
-    bool reauth_required_ = false;
-    bool dirty_ = false; ///< latest_ not yet on disk
-    bool expired_reported_ = false;
-    unsigned consecutive_failures_ = 0;
-    unsigned persist_failures_ = 0;
-    std::uint64_t attempts_ = 0; ///< finished attempts, for waiters
-    std::optional<std::chrono::steady_clock::time_point> next_attempt_;
-    std::chrono::steady_clock::time_point persist_retry_at_{};
-    std::optional<std::chrono::steady_clock::time_point> last_success_;
-    std::optional<error_record> last_error_;
-    std::optional<std::string> persist_error_;
-
-    refresh_stats stats_;
+    bool finished_ = false;
     std::function<void()> on_change_;
 };
 

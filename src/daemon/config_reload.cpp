@@ -1,0 +1,41 @@
+#include <priava_tokend/daemon/config_reload.hpp>
+#include <priava_tokend/keeper/credential_fingerprint.hpp>
+
+namespace priava_tokend {
+
+reload_result reload_config(const config_location& where, const environment& env,
+                            const config& running) {
+    reload_result r;
+    auto loaded = load_config(where, env);
+    for (const auto& p : loaded.problems) {
+        r.errors.push_back("config: " + p.key + ": " + p.message + " (fix: " + p.fix + ")");
+    }
+    if (!loaded.problems.empty()) {
+        return r;
+    }
+    config& next = loaded.values;
+    if (credential_fingerprint(next.priava) != credential_fingerprint(running.priava)) {
+        r.errors.emplace_back("token_url, client_id or region changed: that is another "
+                              "credential, which needs a restart with its own state file");
+        return r;
+    }
+    if (next.state.path != running.state.path || next.listen.socket != running.listen.socket ||
+        next.listen.mode != running.listen.mode || next.listen.group != running.listen.group) {
+        r.notes.emplace_back("state.path and listen.socket/mode/group take effect at the next "
+                             "start");
+        next.state = running.state;
+        next.listen.socket = running.listen.socket;
+        next.listen.mode = running.listen.mode;
+        next.listen.group = running.listen.group;
+    }
+    auto connection = open_priava_connection(next, env, request_transport::child_process);
+    if (!connection) {
+        r.errors.push_back(connection.error().message);
+        return r;
+    }
+    r.values = std::move(next);
+    r.connection = std::move(*connection);
+    return r;
+}
+
+} // namespace priava_tokend
