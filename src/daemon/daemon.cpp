@@ -18,8 +18,28 @@
 #include <csignal>
 #include <cstdlib>
 
+#include <pthread.h>
+
 namespace priava_tokend {
 namespace {
+
+/// While one lives, the calling thread blocks every signal, and threads it starts inherit that:
+/// signals then reach only the main thread, where the daemon's signal set handles them (and
+/// where they are blocked again while it winds down).
+class signals_blocked {
+  public:
+    signals_blocked() {
+        sigset_t all;
+        sigfillset(&all);
+        ::pthread_sigmask(SIG_BLOCK, &all, &saved_);
+    }
+    ~signals_blocked() { ::pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+    signals_blocked(const signals_blocked&) = delete;
+    signals_blocked& operator=(const signals_blocked&) = delete;
+
+  private:
+    sigset_t saved_{};
+};
 
 /// How the daemon begins: with stored state, or with the first code.
 struct beginning {
@@ -84,6 +104,15 @@ int serve(daemon_process::resources r, const config& cfg, priava_connection conn
     }
     process->start();
     r.io.run();
+    // The signal set goes with the process object and restores the default actions: a second
+    // SIGTERM (a supervisor or script repeating itself) must not kill the process while it winds
+    // down. Blocked, it stays pending and ends with the process.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    for (const int s : {SIGTERM, SIGINT, SIGHUP}) {
+        sigaddset(&stop_signals, s);
+    }
+    ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     remove_socket_file(r.listener);
     const int status = process->exit_status();
     if (process->abandoned()) {
@@ -120,9 +149,13 @@ int run_daemon(const config_location& where, const environment& env) {
     remove_stale_temporaries(cfg.state.path);
     raise_descriptor_limit();
     reserve_descriptor_table(cfg.listen.max_connections + 64); // before any thread starts
-    net::thread_pool blocking{2};
+    std::optional<net::thread_pool> blocking;
+    {
+        const signals_blocked in_its_threads;
+        blocking.emplace(2);
+    }
     state_file_store store(cfg.state.path, credential_fingerprint(cfg.priava),
-                           blocking.get_executor());
+                           blocking->get_executor());
     auto begin = find_beginning(cfg, store, env);
     auto listener = begin ? open_listener(cfg, env) : outcome<unix_listener>(begin.error());
     if (!listener) {
@@ -132,7 +165,7 @@ int run_daemon(const config_location& where, const environment& env) {
     std::signal(SIGPIPE, SIG_IGN);
     std::signal(SIGXFSZ, SIG_IGN); // a file-size limit makes the state write fail, not the process
     net::io_context io{1};
-    return serve({io, blocking.get_executor(), log, store, *listener}, cfg, std::move(*connection),
+    return serve({io, blocking->get_executor(), log, store, *listener}, cfg, std::move(*connection),
                  std::move(*begin), where, env);
 }
 
