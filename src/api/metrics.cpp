@@ -1,20 +1,17 @@
 #include <priava_tokend/api/metrics.hpp>
 #include <priava_tokend/core/version.hpp>
 
-#include <cmath>
-#include <cstdio>
+#include <charconv>
 
 namespace priava_tokend {
 namespace {
 
+/// The shortest text that reads back as the same double: 1796096002 (not 1.796096e+09),
+/// 0.000123, 1e+21. Prometheus parses it with Go's ParseFloat, which takes every such form.
 std::string number(double v) {
     char buf[32];
-    if (std::floor(v) == v && std::fabs(v) < 1e15) {
-        std::snprintf(buf, sizeof buf, "%.0f", v);
-    } else {
-        std::snprintf(buf, sizeof buf, "%.9g", v);
-    }
-    return buf;
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, ec == std::errc{} ? end : buf);
 }
 
 void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {

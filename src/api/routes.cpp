@@ -1,12 +1,16 @@
 #include <priava_tokend/api/routes.hpp>
+#include <priava_tokend/core/parse_number.hpp>
 
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
 #include <array>
-#include <charconv>
 
 namespace priava_tokend {
 namespace {
 
 namespace http = boost::beast::http;
+namespace urls = boost::urls;
 
 struct known_path {
     std::string_view text;
@@ -26,62 +30,44 @@ constexpr std::array<known_path, 8> known_paths{{
     {"/metrics", api_path::metrics, http::verb::get, "GET"},
 }};
 
-std::optional<std::uint64_t> whole_number(std::string_view text) {
-    std::uint64_t value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
-        return std::nullopt;
-    }
-    return value;
-}
-
 /// Fills `r.query` from `min_ttl`, `newer_than` and `wait`; anything else is a bad request.
-void parse_token_query(std::string_view query, route& r) {
+void parse_token_query(const urls::params_view& params, route& r) {
+    const auto fail = [&](std::string why) {
+        r.outcome = route::verdict::bad_request;
+        r.problem = std::move(why);
+    };
     bool wait_given = false;
-    while (!query.empty()) {
-        const auto amp = std::min(query.find('&'), query.size());
-        const std::string_view pair = query.substr(0, amp);
-        query = amp < query.size() ? query.substr(amp + 1) : std::string_view{};
-        if (pair.empty()) {
-            continue;
+    for (const auto param : params) {
+        if (param.key.empty() && !param.has_value) {
+            continue; // "a&&b", a trailing "&"
         }
-        const auto eq = pair.find('=');
-        const std::string_view name = pair.substr(0, eq);
-        const std::string_view text = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
-        const auto value = whole_number(text);
-        const auto fail = [&](std::string why) {
-            r.outcome = route::verdict::bad_request;
-            r.problem = std::move(why);
-        };
-        if (name == "min_ttl") {
+        const auto value = parse_number<std::uint64_t>(param.value);
+        if (param.key == "min_ttl") {
             if (!value || *value > static_cast<std::uint64_t>(largest_min_ttl.count())) {
                 return fail("min_ttl must be a whole number of seconds up to 86400");
             }
             r.query.min_ttl = std::chrono::seconds{static_cast<std::int64_t>(*value)};
-        } else if (name == "newer_than") {
+        } else if (param.key == "newer_than") {
             if (!value) {
                 return fail("newer_than must be a generation number");
             }
             r.query.newer_than = *value;
-        } else if (name == "wait") {
+        } else if (param.key == "wait") {
             if (!value || *value > static_cast<std::uint64_t>(longest_long_poll.count())) {
                 return fail("wait must be a whole number of seconds up to 300");
             }
             r.query.wait = std::chrono::seconds{static_cast<std::int64_t>(*value)};
             wait_given = true;
         } else {
-            return fail("unknown query parameter '" + std::string(name.substr(0, 40)) +
+            return fail("unknown query parameter '" + param.key.substr(0, 40) +
                         "'; /v1/token takes min_ttl, or newer_than and wait");
         }
     }
     if (wait_given && !r.query.newer_than) {
-        r.outcome = route::verdict::bad_request;
-        r.problem = "wait is only meaningful with newer_than";
-        return;
+        return fail("wait is only meaningful with newer_than");
     }
     if (r.query.min_ttl && r.query.newer_than) {
-        r.outcome = route::verdict::bad_request;
-        r.problem = "use either min_ttl or newer_than, not both";
+        fail("use either min_ttl or newer_than, not both");
     }
 }
 
@@ -98,29 +84,28 @@ std::string_view to_string(api_path path) noexcept {
 
 route route_request(http::verb method, std::string_view target) {
     route r;
-    const auto question = target.find('?');
-    const std::string_view path = target.substr(0, question);
-    const std::string_view query =
-        question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
-    for (const auto& k : known_paths) {
-        if (k.text != path) {
-            continue;
-        }
-        r.path = k.path;
-        if (method != k.method) {
-            r.outcome = route::verdict::method_not_allowed;
-            r.allow = k.allow;
-            return r;
-        }
-        if (k.path == api_path::token) {
-            parse_token_query(query, r);
-        } else if (!query.empty()) {
-            r.outcome = route::verdict::bad_request;
-            r.problem = std::string(k.text) + " takes no query parameters";
-        }
+    r.outcome = route::verdict::not_found;
+    const auto parsed = urls::parse_origin_form(target);
+    if (!parsed) {
+        return r; // not a path we could serve: an absolute URL, "*", garbage
+    }
+    const auto path = parsed->encoded_path();
+    const auto known = std::find_if(known_paths.begin(), known_paths.end(),
+                                    [&](const known_path& k) { return k.text == path; });
+    if (known == known_paths.end()) {
         return r;
     }
-    r.outcome = route::verdict::not_found;
+    r.outcome = route::verdict::ok;
+    r.path = known->path;
+    if (method != known->method) {
+        r.outcome = route::verdict::method_not_allowed;
+        r.allow = known->allow;
+    } else if (known->path == api_path::token) {
+        parse_token_query(parsed->params(), r);
+    } else if (!parsed->encoded_query().empty()) {
+        r.outcome = route::verdict::bad_request;
+        r.problem = std::string(known->text) + " takes no query parameters";
+    }
     return r;
 }
 

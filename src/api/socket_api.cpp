@@ -1,6 +1,7 @@
 #include <priava_tokend/api/socket_api.hpp>
 #include <priava_tokend/core/version.hpp>
 #include <priava_tokend/priava/form_encoding.hpp>
+#include <priava_tokend/priava/token_response.hpp>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -11,18 +12,13 @@ namespace priava_tokend {
 namespace {
 
 namespace json = boost::json;
+namespace http = boost::beast::http;
 using std::chrono::steady_clock;
 
 constexpr std::string_view json_type = "application/json";
 
 response ok_json(std::string body) {
-    response r;
-    r.own = render_response(200, json_type, body);
-    return r;
-}
-
-std::string retry_after(std::chrono::seconds s) {
-    return "Retry-After: " + std::to_string(std::max<std::int64_t>(1, s.count())) + "\r\n";
+    return make_response(200, json_type, std::move(body));
 }
 
 response refused(const token_answer& a) {
@@ -37,15 +33,52 @@ response refused(const token_answer& a) {
     } else {
         body = error_body(error, a.detail);
     }
-    response r;
-    r.status = status;
-    r.own =
-        render_response(status, json_type, body, status == 503 ? retry_after(a.retry_after) : "");
+    response r = make_response(status, json_type, std::move(body));
+    if (status == 503) {
+        r.message.set(http::field::retry_after,
+                      std::to_string(std::max<std::int64_t>(1, a.retry_after.count())));
+    }
     return r;
 }
 
 json::value optional_time(const std::optional<wall_time>& t) {
     return t ? json::value(format_rfc3339(*t)) : json::value(nullptr);
+}
+
+json::value last_error_json(const std::optional<error_record>& e) {
+    if (!e) {
+        return nullptr;
+    }
+    return json::object{
+        {"error", e->error}, {"error_description", e->description}, {"at", format_rfc3339(e->at)}};
+}
+
+/// The fields of a bootstrap form: the code and whether to force, or why the body is refused.
+struct bootstrap_form {
+    std::optional<secret> code;
+    bool force = false;
+};
+
+outcome<bootstrap_form> read_bootstrap_form(std::string_view body) {
+    auto fields = parse_form(body);
+    if (!fields) {
+        return make_failure(errc::config_invalid, "body: " + fields.error().message);
+    }
+    bootstrap_form form;
+    for (auto& [name, value] : *fields) {
+        if (name == "code" && !form.code) {
+            form.code.emplace(std::move(value));
+        } else if (name == "force" && (value == "1" || value == "true")) {
+            form.force = true;
+        } else {
+            return make_failure(errc::config_invalid,
+                                "unexpected form field '" + name.substr(0, 40) + "'");
+        }
+    }
+    if (!form.code || form.code->empty() || !is_token_text(form.code->reveal())) {
+        return make_failure(errc::config_invalid, "form field 'code' is missing or empty");
+    }
+    return form;
 }
 
 } // namespace
@@ -70,11 +103,21 @@ std::pair<unsigned, std::string_view> http_status_of(refusal why) noexcept {
     return {500, "internal_error"};
 }
 
-const peer_credentials* caller::credentials() {
-    if (!peer) {
-        peer = peer_of(fd);
+response unroutable(const route& r) {
+    switch (r.outcome) {
+    case route::verdict::method_not_allowed: {
+        response res = error_response(405, "method_not_allowed",
+                                      "use " + std::string(r.allow) + " for this path");
+        res.message.set(http::field::allow, r.allow);
+        return res;
     }
-    return peer ? &*peer : nullptr;
+    case route::verdict::bad_request:
+        return error_response(400, "invalid_request", r.problem);
+    case route::verdict::not_found:
+    case route::verdict::ok:
+        break;
+    }
+    return error_response(404, "not_found", "no such endpoint");
 }
 
 socket_api::socket_api(token_keeper& keeper, const logger& log, std::string state_path)
@@ -93,7 +136,7 @@ response socket_api::token(const token_answer& a) {
     const auto margin =
         std::chrono::floor<std::chrono::seconds>(keeper_.settings().refresh.serve_margin);
     const auto left = std::max(t.seconds_left(steady_clock::now()), margin).count();
-    if (!cache_.bytes || cache_.generation != t.generation || cache_.seconds_left != left) {
+    if (!cache_.answer || cache_.generation != t.generation || cache_.seconds_left != left) {
         json::object o;
         o["access_token"] = t.access_token.reveal();
         o["token_type"] = "Bearer";
@@ -101,12 +144,11 @@ response socket_api::token(const token_answer& a) {
         o["expires_at"] = format_rfc3339(t.expires_at);
         o["region"] = to_string(keeper_.settings().tenant);
         o["generation"] = t.generation;
-        cache_ = cached_token{t.generation, left,
-                              std::make_shared<const std::string>(
-                                  render_response(200, json_type, json::serialize(o)))};
+        response fresh = make_response(200, json_type, json::serialize(o));
+        cache_ = cached_token{t.generation, left, prepare(std::move(fresh.message))};
     }
     response r;
-    r.shared = cache_.bytes;
+    r.prepared = cache_.answer;
     return r;
 }
 
@@ -117,22 +159,12 @@ response socket_api::status() const {
     o["version"] = version();
     o["region"] = to_string(keeper_.settings().tenant);
     o["generation"] = s.generation;
-    if (s.token != nullptr) {
-        o["expires_at"] = format_rfc3339(s.token->expires_at);
-        o["expires_in"] = s.token->seconds_left(steady_clock::now()).count();
-    } else {
-        o["expires_at"] = nullptr;
-        o["expires_in"] = nullptr;
-    }
+    o["expires_at"] = s.token ? json::value(format_rfc3339(s.token->expires_at)) : nullptr;
+    o["expires_in"] =
+        s.token ? json::value(s.token->seconds_left(steady_clock::now()).count()) : nullptr;
     o["next_refresh_at"] = optional_time(s.next_refresh_at);
     o["last_refresh_at"] = optional_time(s.last_refresh_at);
-    if (s.last_error) {
-        o["last_error"] = json::object{{"error", s.last_error->error},
-                                       {"error_description", s.last_error->description},
-                                       {"at", format_rfc3339(s.last_error->at)}};
-    } else {
-        o["last_error"] = nullptr;
-    }
+    o["last_error"] = last_error_json(s.last_error);
     o["consecutive_failures"] = s.consecutive_failures;
     o["state_file"] = json::object{
         {"path", state_path_},
@@ -141,7 +173,16 @@ response socket_api::status() const {
     return ok_json(json::serialize(o));
 }
 
+response socket_api::metrics() const {
+    return make_response(
+        200, "text/plain; version=0.0.4; charset=utf-8",
+        render_metrics(keeper_.status(), keeper_.stats(), counters_, connections_));
+}
+
 std::optional<response> socket_api::answer_now(const route& r, const request_head&) {
+    if (r.outcome != route::verdict::ok) {
+        return unroutable(r);
+    }
     switch (r.path) {
     case api_path::token:
         if (r.query.newer_than) {
@@ -169,13 +210,8 @@ std::optional<response> socket_api::answer_now(const route& r, const request_hea
             return ok_json(R"({"status":"ready"})");
         }
         return refused(keeper_.current());
-    case api_path::metrics: {
-        response m;
-        m.own = render_response(
-            200, "text/plain; version=0.0.4; charset=utf-8",
-            render_metrics(keeper_.status(), keeper_.stats(), counters_, connections_));
-        return m;
-    }
+    case api_path::metrics:
+        return metrics();
     case api_path::token_refresh:
     case api_path::bootstrap:
     case api_path::other:
@@ -223,28 +259,13 @@ net::awaitable<response> socket_api::bootstrap(const request_head& head, caller&
         co_return error_response(415, "unsupported_media_type",
                                  "send the code as application/x-www-form-urlencoded");
     }
-    auto fields = parse_form(head.body);
-    if (!fields) {
-        co_return error_response(400, "invalid_request", "body: " + fields.error().message);
-    }
-    std::optional<secret> code;
-    bool force = false;
-    for (auto& [name, value] : *fields) {
-        if (name == "code" && !code) {
-            code.emplace(std::move(value));
-        } else if (name == "force" && (value == "1" || value == "true")) {
-            force = true;
-        } else {
-            co_return error_response(400, "invalid_request",
-                                     "unexpected form field '" + name.substr(0, 40) + "'");
-        }
-    }
-    if (!code || code->empty() || !is_token_text(code->reveal())) {
-        co_return error_response(400, "invalid_request", "form field 'code' is missing or empty");
+    auto form = read_bootstrap_form(head.body);
+    if (!form) {
+        co_return error_response(400, "invalid_request", form.error().message);
     }
     log_.info("bootstrap requested over the socket by " + peer->describe() +
-              (force ? " (force)" : ""));
-    const token_answer a = co_await keeper_.bootstrap(std::move(*code), force);
+              (form->force ? " (force)" : ""));
+    const token_answer a = co_await keeper_.bootstrap(std::move(*form->code), form->force);
     co_return token(a);
 }
 

@@ -1,4 +1,6 @@
 #include <priava_tokend/api/socket_server.hpp>
+#include <priava_tokend/core/errno_text.hpp>
+#include <priava_tokend/core/unique_fd.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -7,12 +9,14 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
-#include <openssl/crypto.h>
+#include <boost/beast/http/write.hpp>
 
 #include <algorithm>
+#include <cerrno>
 
 #include <malloc.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace priava_tokend {
@@ -27,16 +31,32 @@ constexpr std::size_t reserved_connections = 1024;
 /// After a burst of at least this many connections has ended, the heap is trimmed.
 constexpr std::size_t trim_after_connections = 64;
 constexpr std::size_t read_chunk = 4096;
+/// After running out of descriptors or memory, before accepting again.
+constexpr std::chrono::milliseconds accept_pause{100};
 
 response parse_error_response(const boost::system::error_code& ec) {
+    response r;
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-        return error_response(431, "request_header_too_large", "request head larger than 8 KiB", {},
-                              true);
+        r = error_response(431, "request_header_too_large", "request head larger than 8 KiB");
+    } else if (ec == http::error::body_limit) {
+        r = error_response(413, "payload_too_large", "request body larger than 1 KiB");
+    } else {
+        r = error_response(400, "bad_request", "malformed HTTP request: " + ec.message());
     }
-    if (ec == http::error::body_limit) {
-        return error_response(413, "payload_too_large", "request body larger than 1 KiB", {}, true);
+    r.close = true;
+    return r;
+}
+
+/// Writes `res` as a connection that stays open (`keep_alive`) or closes needs it.
+net::awaitable<bool> write_response(connection_socket& socket, response& res, bool keep_alive) {
+    if (res.prepared) {
+        const std::string& bytes = keep_alive ? res.prepared->keep_alive : res.prepared->closing;
+        auto [ec, n] = co_await net::async_write(socket, net::buffer(bytes), use_nothrow);
+        co_return !ec;
     }
-    return error_response(400, "bad_request", "malformed HTTP request: " + ec.message(), {}, true);
+    res.message.keep_alive(keep_alive);
+    auto [ec, n] = co_await http::async_write(socket, res.message, use_nothrow);
+    co_return !ec;
 }
 
 } // namespace
@@ -50,6 +70,7 @@ socket_server::socket_server(net::any_io_executor ex, int listening_fd, socket_a
     , limits_(std::move(limits))
     , own_uid_(::geteuid()) {
     acceptor_.assign(net::local::stream_protocol(), listening_fd);
+    acceptor_.native_non_blocking(true); // an inherited socket may be blocking
     reserve_reactor_state(std::min<std::size_t>(limits_.max_connections, reserved_connections));
 }
 
@@ -65,47 +86,87 @@ void socket_server::reserve_reactor_state(std::size_t sockets) {
     }
 }
 
+// --- accepting ---------------------------------------------------------------------------------
+
 net::awaitable<void> socket_server::run() {
+    // accept4 makes the connection non-blocking and close-on-exec in the one system call (see
+    // connection_socket); Asio's own accept needs two more per connection.
     while (!stopping_) {
-        auto [ec, socket] = co_await acceptor_.async_accept(use_nothrow);
-        if (ec) {
-            if (stopping_ || ec == net::error::operation_aborted) {
-                break;
-            }
-            // Out of descriptors or memory: back off rather than spin on the accept.
-            log_.error("accept on the API socket failed: " + ec.message());
-            net::steady_timer pause(ex_, std::chrono::milliseconds{100});
-            co_await pause.async_wait(use_nothrow);
+        unique_fd fd{
+            ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)};
+        if (!fd.valid()) {
+            co_await after_accept_error(errno);
             continue;
         }
-        // At the cap, close the connection that has waited longest for a request to make room,
-        // once it has waited eviction_grace; until then, or with every connection busy, the
-        // newcomer waits (unserved) and the clients behind it wait in the listen backlog.
-        while (connections_.size() >= limits_.max_connections && !stopping_) {
-            co_await changes_.wait_until(evict_idlest(clock::now()));
+        // At the cap the newcomer waits here (unserved) and the clients behind it in the listen
+        // backlog, until an idle connection is evicted or one ends.
+        co_await make_room();
+        if (!stopping_) {
+            admit(fd.release());
         }
-        if (stopping_) {
-            break;
-        }
-        // Registered here, not when the session first runs, so a burst of accepts counts at once.
-        const auto now = clock::now();
-        const auto entry = connections_.insert(
-            connections_.end(), connection{std::move(socket), now + limits_.head_timeout, now});
-        peak_connections_ = std::max(peak_connections_, connections_.size());
-        ++api_.connections().open;
-        if (!sweeping_) {
-            net::co_spawn(ex_, sweep(), net::detached);
-        }
-        net::co_spawn(ex_, session(entry), [this](std::exception_ptr e) {
-            if (e) {
-                try {
-                    std::rethrow_exception(e);
-                } catch (const std::exception& x) {
-                    log_.error(std::string("connection failed unexpectedly: ") + x.what());
-                }
-            }
-        });
     }
+}
+
+net::awaitable<void> socket_server::after_accept_error(int error) {
+    switch (error) {
+    case EAGAIN: {
+        auto [ec] = co_await acceptor_.async_wait(net::socket_base::wait_read, use_nothrow);
+        if (ec && !stopping_) {
+            throw boost::system::system_error(ec, "waiting for clients on the API socket");
+        }
+        co_return;
+    }
+    case EINTR:
+    case ECONNABORTED:
+    case EPROTO:
+        co_return; // that client is gone; the next may be there
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM: {
+        log_.error("accept on the API socket failed: " + errno_text(error));
+        net::steady_timer pause(ex_, accept_pause); // rather than spin on the accept
+        co_await pause.async_wait(use_nothrow);
+        co_return;
+    }
+    default:
+        if (!stopping_) { // the socket itself is broken (EBADF, EINVAL after a shutdown, ...)
+            throw boost::system::system_error(error, boost::system::system_category(),
+                                              "accept on the API socket");
+        }
+    }
+}
+
+net::awaitable<void> socket_server::make_room() {
+    while (connections_.size() >= limits_.max_connections && !stopping_) {
+        co_await changes_.wait_until(evict_idlest(clock::now()));
+    }
+}
+
+void socket_server::admit(int fd) {
+    // Registered here, not when the session first runs, so a burst of accepts counts at once.
+    const auto now = clock::now();
+    const auto entry = connections_.insert(
+        connections_.end(), connection{connection_socket(ex_), now + limits_.head_timeout, now});
+    if (const auto ec = entry->socket.adopt(fd)) {
+        connections_.erase(entry);
+        log_.error("cannot take a connection of the API socket: " + ec.message());
+        return;
+    }
+    peak_connections_ = std::max(peak_connections_, connections_.size());
+    ++api_.connections().open;
+    if (!sweeping_) {
+        net::co_spawn(ex_, sweep(), net::detached);
+    }
+    net::co_spawn(ex_, session(entry), [this](const std::exception_ptr& e) {
+        if (e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& x) {
+                log_.error(std::string("connection failed unexpectedly: ") + x.what());
+            }
+        }
+    });
 }
 
 void socket_server::close(connection& c) {
@@ -196,10 +257,95 @@ net::awaitable<void> socket_server::sweep() {
     sweeping_ = false;
 }
 
-net::awaitable<void> socket_server::session(std::list<connection>::iterator self) {
+// --- a connection ------------------------------------------------------------------------------
+
+bool socket_server::allowed(caller& who) const {
+    if (limits_.allow_uids.empty() && limits_.allow_gids.empty()) {
+        return true;
+    }
+    const peer_credentials* peer = who.credentials();
+    return peer != nullptr && peer_allowed(*peer, limits_.allow_uids, limits_.allow_gids, own_uid_);
+}
+
+void socket_server::await_request(connection& me, bool first, bool started) {
+    me.busy = false;
+    me.waiting_since = clock::now();
+    me.deadline =
+        me.waiting_since + (first || started ? limits_.head_timeout : limits_.idle_timeout);
+    changes_.notify_all(); // an accept held at the cap may now evict this connection
+}
+
+net::awaitable<socket_server::read_result>
+socket_server::read_request(connection& me, boost::beast::flat_buffer& buffer,
+                            request_parser& parser, boost::system::error_code& ec) {
+    bool started = buffer.size() > 0;
+    for (;;) {
+        if (buffer.size() > 0) {
+            if (!started) {
+                started = true;
+                me.deadline = clock::now() + limits_.head_timeout;
+            }
+            const std::size_t used = parser.put(buffer.data(), ec);
+            buffer.consume(used);
+            if (ec == http::error::need_more) {
+                ec = {};
+            } else if (ec) {
+                co_return read_result::malformed;
+            }
+            if (parser.is_done()) {
+                co_return read_result::request;
+            }
+            if (used > 0 && buffer.size() > 0) {
+                continue;
+            }
+        }
+        if (buffer.size() >= buffer.max_size()) {
+            ec = http::error::header_limit;
+            co_return read_result::malformed;
+        }
+        const std::size_t room = std::min(read_chunk, buffer.max_size() - buffer.size());
+        auto [read_ec, n] = co_await me.socket.async_read_some(buffer.prepare(room), use_nothrow);
+        if (read_ec) {
+            co_return read_result::gone; // peer gone, deadline passed, or shutting down
+        }
+        buffer.commit(n);
+    }
+}
+
+net::awaitable<response> socket_server::respond(connection& me, caller& who, bool refused,
+                                                const boost::system::error_code& ec,
+                                                request_head& head) {
+    if (ec) {
+        response res = parse_error_response(ec);
+        api_.counters().count(api_path::other, res.status());
+        co_return res;
+    }
+    const route r = route_request(head.method, head.target);
+    response res;
+    if (refused) {
+        const peer_credentials* peer = who.credentials();
+        log_.warning("refused " + std::string(to_string(r.path)) + " from " +
+                     (peer ? peer->describe() : std::string("an unknown peer")) +
+                     ": not in listen.allow_uids or listen.allow_gids");
+        res = error_response(403, "forbidden", "this user may not use the token socket");
+        res.close = true;
+    } else if (auto now = api_.answer_now(r, head)) {
+        res = std::move(*now);
+    } else {
+        me.deadline = clock::time_point::max(); // the keeper bounds every wait
+        res = co_await api_.answer(r, head, who);
+    }
+    if (r.path == api_path::bootstrap) {
+        wipe(head.body); // it held a code
+    }
+    api_.counters().count(r.path, res.status());
+    co_return res;
+}
+
+net::awaitable<void> socket_server::session(connection_list::iterator self) {
     struct registration {
         socket_server& server;
-        std::list<connection>::iterator self;
+        connection_list::iterator self;
         ~registration() {
             server.connections_.erase(self);
             --server.api_.connections().open;
@@ -207,110 +353,30 @@ net::awaitable<void> socket_server::session(std::list<connection>::iterator self
         }
     } reg{*this, self};
     connection& me = *self;
-    socket_type& socket = me.socket;
-
-    caller who{socket.native_handle(), std::nullopt};
-    bool refused = false;
-    if (!limits_.allow_uids.empty() || !limits_.allow_gids.empty()) {
-        const peer_credentials* peer = who.credentials();
-        refused = peer == nullptr ||
-                  !peer_allowed(*peer, limits_.allow_uids, limits_.allow_gids, own_uid_);
-    }
-
+    caller who{me.socket.native_handle(), std::nullopt};
+    const bool refused = !allowed(who);
     boost::beast::flat_buffer buffer(read_buffer_limit);
     request_head head;
-    bool first = true;
-    while (!stopping_ || first) {
-        boost::system::error_code ec;
+    for (bool first = true; !stopping_ || first; first = false) {
         request_parser parser(head);
         parser.eager(true);
-        bool started = buffer.size() > 0;
-        me.busy = false;
-        me.waiting_since = clock::now();
-        me.deadline =
-            me.waiting_since + (first || started ? limits_.head_timeout : limits_.idle_timeout);
-        changes_.notify_all(); // an accept held at the cap may now evict this connection
-        for (;;) {
-            if (buffer.size() > 0) {
-                if (!started) {
-                    started = true;
-                    me.deadline = clock::now() + limits_.head_timeout;
-                }
-                const std::size_t used = parser.put(buffer.data(), ec);
-                buffer.consume(used);
-                if (ec == http::error::need_more) {
-                    ec = {};
-                } else if (ec || parser.is_done()) {
-                    break;
-                }
-                if (parser.is_done()) {
-                    break;
-                }
-                if (used > 0 && buffer.size() > 0) {
-                    continue;
-                }
-            }
-            if (buffer.size() >= buffer.max_size()) {
-                ec = http::error::header_limit;
-                break;
-            }
-            const std::size_t room = std::min(read_chunk, buffer.max_size() - buffer.size());
-            auto [read_ec, n] = co_await socket.async_read_some(buffer.prepare(room), use_nothrow);
-            if (read_ec) {
-                co_return; // peer gone, deadline passed, or shutting down
-            }
-            buffer.commit(n);
+        await_request(me, first, buffer.size() > 0);
+        boost::system::error_code ec;
+        if (co_await read_request(me, buffer, parser, ec) == read_result::gone) {
+            break;
         }
-        first = false;
         me.busy = true;
-
-        response res;
-        api_path path = api_path::other;
-        if (ec) {
-            res = parse_error_response(ec);
-        } else {
-            const route r = route_request(head.method, head.target);
-            path = r.path;
-            if (refused) {
-                const peer_credentials* peer = who.credentials();
-                log_.warning("refused " + std::string(to_string(path)) + " from " +
-                             (peer ? peer->describe() : std::string("an unknown peer")) +
-                             ": not in listen.allow_uids or listen.allow_gids");
-                res = error_response(403, "forbidden", "this user may not use the token socket", {},
-                                     true);
-            } else if (r.outcome == route::verdict::not_found) {
-                res = error_response(404, "not_found", "no such endpoint");
-            } else if (r.outcome == route::verdict::method_not_allowed) {
-                res = error_response(405, "method_not_allowed",
-                                     "use " + std::string(r.allow) + " for this path",
-                                     "Allow: " + std::string(r.allow) + "\r\n");
-            } else if (r.outcome == route::verdict::bad_request) {
-                res = error_response(400, "invalid_request", r.problem);
-            } else if (auto now = api_.answer_now(r, head)) {
-                res = std::move(*now);
-            } else {
-                me.deadline = clock::time_point::max(); // the keeper bounds every wait
-                res = co_await api_.answer(r, head, who);
-            }
-            if (path == api_path::bootstrap) {
-                OPENSSL_cleanse(head.body.data(), head.body.size());
-            }
-        }
-        api_.counters().count(path, res.status);
+        response res = co_await respond(me, who, refused, ec, head);
         const bool keep_alive = !ec && parser.keep_alive() && !res.close && !stopping_;
-        if (!keep_alive && !res.close) {
-            res = closing(std::move(res));
-        }
         me.deadline = clock::now() + limits_.write_timeout;
-        auto [write_ec, written] =
-            co_await net::async_write(socket, net::buffer(res.bytes()), use_nothrow);
-        if (write_ec || !keep_alive) {
+        const bool written = co_await write_response(me.socket, res, keep_alive);
+        if (!written || !keep_alive) {
             break;
         }
     }
+    // close(2) alone: the peer reads the end of the stream after the last response.
     boost::system::error_code ignored;
-    socket.shutdown(socket_type::shutdown_send, ignored);
-    socket.close(ignored);
+    me.socket.close(ignored);
 }
 
 } // namespace priava_tokend

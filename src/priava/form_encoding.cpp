@@ -1,71 +1,59 @@
 #include <priava_tokend/priava/form_encoding.hpp>
 
+#include <boost/url/encode.hpp>
+#include <boost/url/grammar/lut_chars.hpp>
+#include <boost/url/pct_string_view.hpp>
+
 namespace priava_tokend {
 namespace {
 
-constexpr bool is_unreserved(unsigned char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '*' ||
-           c == '-' || c == '.' || c == '_';
+namespace urls = boost::urls;
+
+/// What a form value may hold unescaped (the WHATWG form-urlencoded set RFC 6749 appendix B
+/// points to): ALPHA, DIGIT and `*-._`. Everything else is escaped, space as `+`.
+constexpr urls::grammar::lut_chars
+    form_unreserved("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789*-._");
+
+constexpr bool is_hex(char c) noexcept {
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
 }
 
-constexpr int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
+failure malformed(std::string what, std::size_t at) {
+    return make_failure(errc::malformed_response, what + " at byte " + std::to_string(at));
 }
 
-outcome<std::string> decode_component(std::string_view text, std::size_t offset) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c == '+') {
-            out.push_back(' ');
-        } else if (c == '%') {
-            const int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-            const int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
-            if (hi < 0 || lo < 0) {
-                return make_failure(errc::malformed_response,
-                                    "bad percent-escape at byte " + std::to_string(offset + i));
+/// Checks one `name=value` pair at `offset` of the body: only what `form_urlencode` emits.
+outcome<void> check_pair(std::string_view pair, std::size_t offset) {
+    const auto eq = pair.find('=');
+    if (eq == std::string_view::npos) {
+        return malformed("form field without '='", offset);
+    }
+    for (std::size_t i = 0; i < pair.size(); ++i) {
+        const char c = pair[i];
+        if (c == '%') {
+            if (i + 2 >= pair.size() || !is_hex(pair[i + 1]) || !is_hex(pair[i + 2])) {
+                return malformed("bad percent-escape", offset + i);
             }
-            out.push_back(static_cast<char>(hi * 16 + lo));
             i += 2;
-        } else if (is_unreserved(c)) {
-            out.push_back(static_cast<char>(c));
-        } else {
-            return make_failure(errc::malformed_response,
-                                "unencoded character at byte " + std::to_string(offset + i));
+        } else if (!form_unreserved(c) && c != '+' && i != eq) {
+            return malformed("unencoded character", offset + i);
         }
     }
-    return out;
+    return {};
+}
+
+std::string decode(std::string_view encoded) {
+    urls::encoding_opts opt;
+    opt.space_as_plus = true;
+    return urls::pct_string_view(encoded).decode(opt);
 }
 
 } // namespace
 
 std::string form_urlencode(std::string_view value) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(value.size() * 3);
-    for (const char ch : value) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (is_unreserved(c)) {
-            out.push_back(ch);
-        } else if (c == ' ') {
-            out.push_back('+');
-        } else {
-            out.push_back('%');
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 0x0F]);
-        }
-    }
-    return out;
+    urls::encoding_opts opt;
+    opt.space_as_plus = true;
+    return urls::encode(value, form_unreserved, opt);
 }
 
 void append_form_field(std::string& body, std::string_view name, std::string_view value) {
@@ -83,20 +71,11 @@ outcome<form_fields> parse_form(std::string_view body) {
     while (start <= body.size()) {
         const auto end = std::min(body.find('&', start), body.size());
         const std::string_view pair = body.substr(start, end - start);
+        if (auto ok = check_pair(pair, start); !ok) {
+            return ok.error();
+        }
         const auto eq = pair.find('=');
-        if (eq == std::string_view::npos) {
-            return make_failure(errc::malformed_response,
-                                "form field without '=' at byte " + std::to_string(start));
-        }
-        auto name = decode_component(pair.substr(0, eq), start);
-        if (!name) {
-            return name.error();
-        }
-        auto value = decode_component(pair.substr(eq + 1), start + eq + 1);
-        if (!value) {
-            return value.error();
-        }
-        fields.emplace_back(std::move(*name), std::move(*value));
+        fields.emplace_back(decode(pair.substr(0, eq)), decode(pair.substr(eq + 1)));
         start = end + 1;
     }
     return fields;

@@ -1,37 +1,48 @@
 #pragma once
 
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
 #include <memory>
 #include <string>
 #include <string_view>
 
 namespace priava_tokend {
 
-/// A response ready for the wire: either bytes shared between many requests (the token
-/// answer, rebuilt once per second) or bytes made for this one.
-struct response {
-    unsigned status = 200;
-    std::shared_ptr<const std::string> shared;
-    std::string own;
-    bool close = false; ///< close the connection after writing
+using http_message = boost::beast::http::response<boost::beast::http::string_body>;
 
-    std::string_view bytes() const noexcept { return shared ? std::string_view{*shared} : own; }
+/// An answer serialised once and shared by every request that gets it (the token answer, rebuilt
+/// once a second): its bytes as a keep-alive connection needs them, and announcing
+/// `Connection: close`.
+struct prepared_answer {
+    unsigned status = 200;
+    std::string keep_alive;
+    std::string closing;
 };
 
-std::string_view reason_phrase(unsigned status) noexcept;
+/// A response ready for a connection: a message made for this request, or a prepared answer.
+/// Every response carries `Cache-Control: no-store`.
+struct response {
+    http_message message;
+    std::shared_ptr<const prepared_answer> prepared;
+    bool close = false; ///< close the connection after writing it
 
-/// A complete HTTP/1.1 response with `Content-Type`, `Cache-Control: no-store` and
-/// `Content-Length`. `extra_headers` are whole lines ending in CRLF (`Retry-After: 5\r\n`).
-std::string render_response(unsigned status, std::string_view content_type, std::string_view body,
-                            std::string_view extra_headers = {}, bool close = false);
+    unsigned status() const noexcept { return prepared ? prepared->status : message.result_int(); }
+};
+
+/// A response with `Content-Type`, `Cache-Control: no-store` and the body (its length set).
+response make_response(unsigned status, std::string_view content_type, std::string body);
 
 /// `{"error":"...","error_description":"..."}`, JSON-escaped.
 std::string error_body(std::string_view error, std::string_view description);
 
-/// The same response announcing `Connection: close`.
-response closing(response r);
+/// A JSON error response.
+response error_response(unsigned status, std::string_view error, std::string_view description);
 
-/// A JSON error response with the given extra header lines.
-response error_response(unsigned status, std::string_view error, std::string_view description,
-                        std::string_view extra_headers = {}, bool close = false);
+/// The bytes `message` is written as.
+std::string serialize(http_message& message);
+
+/// `message` serialised in both forms; for answers many requests share.
+std::shared_ptr<const prepared_answer> prepare(http_message message);
 
 } // namespace priava_tokend

@@ -1,8 +1,8 @@
 #pragma once
 
+#include <priava_tokend/api/caller.hpp>
 #include <priava_tokend/api/http_response.hpp>
 #include <priava_tokend/api/metrics.hpp>
-#include <priava_tokend/api/peer_credentials.hpp>
 #include <priava_tokend/api/request_parser.hpp>
 #include <priava_tokend/api/routes.hpp>
 #include <priava_tokend/core/asio.hpp>
@@ -13,21 +13,16 @@
 
 namespace priava_tokend {
 
-/// The connection a request came in on, for the endpoints that care who asks.
-struct caller {
-    int fd = -1;
-    std::optional<peer_credentials> peer; ///< filled on first need
-
-    const peer_credentials* credentials();
-};
-
-/// Answers the socket API (SPEC §4) from the keeper. `answer_now` serves what needs no waiting,
-/// which is nearly everything; `answer` covers the rest (min_ttl refresh, long poll, forced
-/// refresh, bootstrap). The token answer is serialised once per generation and second and shared.
+/// Answers the socket API (docs/socket-api.md) from the keeper. `answer_now` serves what needs
+/// no waiting, which is nearly everything; `answer` covers the rest (min_ttl refresh, long poll,
+/// forced refresh, bootstrap). The token answer is serialised once per generation and second and
+/// shared.
 class socket_api {
   public:
     socket_api(token_keeper& keeper, const logger& log, std::string state_path);
 
+    /// The answer to a request whose head was parsed, unless it has to wait: then nothing, and
+    /// `answer` gives it. Access control (`listen.allow_uids`/`allow_gids`) is the caller's.
     std::optional<response> answer_now(const route& r, const request_head& head);
     net::awaitable<response> answer(const route& r, const request_head& head, caller& who);
 
@@ -37,6 +32,7 @@ class socket_api {
   private:
     response token(const token_answer& a);
     response status() const;
+    response metrics() const;
     net::awaitable<response> bootstrap(const request_head& head, caller& who);
 
     token_keeper& keeper_;
@@ -48,11 +44,14 @@ class socket_api {
     struct cached_token {
         std::uint64_t generation = 0;
         std::int64_t seconds_left = -1;
-        std::shared_ptr<const std::string> bytes;
+        std::shared_ptr<const prepared_answer> answer;
     } cache_;
 };
 
 /// The one place a refusal becomes an HTTP status and `error` code.
 std::pair<unsigned, std::string_view> http_status_of(refusal why) noexcept;
+
+/// The answer to a request that cannot be routed: 404, 405 (with `Allow`) or 400.
+response unroutable(const route& r);
 
 } // namespace priava_tokend

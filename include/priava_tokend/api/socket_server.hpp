@@ -1,5 +1,6 @@
 #pragma once
 
+#include <priava_tokend/api/connection_socket.hpp>
 #include <priava_tokend/api/socket_api.hpp>
 #include <priava_tokend/core/asio.hpp>
 #include <priava_tokend/core/logger.hpp>
@@ -37,7 +38,8 @@ class socket_server {
     socket_server(net::any_io_executor ex, int listening_fd, socket_api& api, const logger& log,
                   server_limits limits);
 
-    /// Accepts until `stop()`.
+    /// Accepts until `stop()`. Ends with an exception when the listening socket fails for good
+    /// (anything but a transient shortage or an aborted connection).
     net::awaitable<void> run();
 
     /// Stops accepting and closes idle connections; busy ones close after their response.
@@ -50,14 +52,15 @@ class socket_server {
     std::size_t connections() const noexcept { return connections_.size(); }
 
   private:
-    using socket_type = net::local::stream_protocol::socket;
     struct connection {
-        socket_type socket;
+        connection_socket socket;
         std::chrono::steady_clock::time_point deadline;
         std::chrono::steady_clock::time_point waiting_since; ///< for a request (head) to come
         bool busy = false;
         bool closing = false;
     };
+    using connection_list = std::list<connection>;
+    enum class read_result { request, malformed, gone };
 
     /// Asio keeps the reactor state of every socket it has registered in a pool, for reuse, and
     /// never frees it. Made one at a time during a burst of connections, those small objects
@@ -65,7 +68,18 @@ class socket_server {
     /// instead of 7.2 MiB after bench/run's bursts). Registering and closing `sockets` event
     /// descriptors at start (about 6 ms for 1024) fills the pool with entries that sit together.
     void reserve_reactor_state(std::size_t sockets);
-    net::awaitable<void> session(std::list<connection>::iterator self);
+    /// What to do after accept4 failed with `error`: wait for a client, pause, or give up.
+    net::awaitable<void> after_accept_error(int error);
+    /// At the cap, closes an idle connection or waits for one to end.
+    net::awaitable<void> make_room();
+    void admit(int fd);
+    net::awaitable<void> session(connection_list::iterator self);
+    void await_request(connection& me, bool first, bool started);
+    net::awaitable<read_result> read_request(connection& me, boost::beast::flat_buffer& buffer,
+                                             request_parser& parser, boost::system::error_code& ec);
+    net::awaitable<response> respond(connection& me, caller& who, bool refused,
+                                     const boost::system::error_code& ec, request_head& head);
+    bool allowed(caller& who) const;
     net::awaitable<void> sweep();
     /// The connection that has waited longest for a request, if any is not busy.
     connection* idlest();
@@ -80,7 +94,7 @@ class socket_server {
     socket_api& api_;
     const logger& log_;
     server_limits limits_;
-    std::list<connection> connections_;
+    connection_list connections_;
     notifier changes_;                 ///< a connection ended
     std::size_t peak_connections_ = 0; ///< since the last time there were none
     bool sweeping_ = false;

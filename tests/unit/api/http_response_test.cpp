@@ -6,7 +6,8 @@ namespace priava_tokend {
 namespace {
 
 TEST(HttpResponse, CarriesNoStoreAndLength) {
-    EXPECT_EQ(render_response(200, "application/json", "{}"),
+    auto r = make_response(200, "application/json", "{}");
+    EXPECT_EQ(serialize(r.message),
               "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
               "Content-Length: 2\r\n\r\n{}");
 }
@@ -16,22 +17,22 @@ TEST(HttpResponse, ErrorBodyIsEscapedJson) {
               R"({"error":"bad","error_description":"a \"quoted\"\nline"})");
 }
 
-TEST(HttpResponse, ErrorResponseKeepsStatusAndExtraHeaders) {
-    const auto r = error_response(405, "method_not_allowed", "no", "Allow: GET\r\n");
-    EXPECT_EQ(r.status, 405u);
-    EXPECT_NE(r.bytes().find("\r\nAllow: GET\r\n"), std::string_view::npos);
-    EXPECT_EQ(r.bytes().find("Connection: close"), std::string_view::npos);
+TEST(HttpResponse, ErrorResponseKeepsItsStatusAndJson) {
+    auto r = error_response(405, "method_not_allowed", "no");
+    EXPECT_EQ(r.status(), 405u);
+    const auto bytes = serialize(r.message);
+    EXPECT_NE(bytes.find("\r\nContent-Type: application/json\r\n"), std::string::npos);
+    EXPECT_EQ(bytes.find("Connection: close"), std::string::npos);
 }
 
-TEST(HttpResponse, ClosingAnnouncesItOnce) {
-    response shared;
-    shared.shared = std::make_shared<const std::string>(render_response(200, "text/plain", "x"));
-    const auto closed = closing(shared);
-    EXPECT_TRUE(closed.close);
-    EXPECT_NE(closed.bytes().find("Connection: close\r\n\r\nx"), std::string_view::npos);
-    const auto again = closing(closed);
-    EXPECT_EQ(again.bytes(), closed.bytes());
-    EXPECT_EQ(*shared.shared, render_response(200, "text/plain", "x")) << "shared bytes untouched";
+TEST(HttpResponse, APreparedAnswerHasAKeepAliveAndAClosingForm) {
+    auto r = make_response(200, "text/plain", "x");
+    const auto p = prepare(std::move(r.message));
+    EXPECT_EQ(p->status, 200u);
+    EXPECT_EQ(p->keep_alive.find("Connection:"), std::string::npos);
+    EXPECT_NE(p->closing.find("\r\nConnection: close\r\n"), std::string::npos);
+    EXPECT_TRUE(p->keep_alive.ends_with("\r\n\r\nx"));
+    EXPECT_TRUE(p->closing.ends_with("\r\n\r\nx"));
 }
 
 } // namespace

@@ -53,5 +53,28 @@ TEST(Metrics, RendersEveryContractName) {
     }
 }
 
+TEST(Metrics, EverySampleReadsBackAsTheSameNumber) {
+    held_token token;
+    token.expires_at = wall_time{std::chrono::seconds{1796096002}};
+    keeper_status status;
+    status.token = &token;
+    refresh_stats stats;
+    stats.observe_duration(std::chrono::microseconds{123457});
+    const std::string text = render_metrics(status, stats, {}, {});
+    EXPECT_NE(text.find("priava_tokend_token_expiry_timestamp_seconds 1796096002\n"),
+              std::string::npos)
+        << "ten seconds of an expiry alarm must not be lost to rounding";
+    EXPECT_NE(text.find("priava_tokend_refresh_duration_seconds_sum 0.123457\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("le=\"0.05\""), std::string::npos);
+    // Whatever the value, the text is the shortest that parses back to it.
+    for (const double v : {0.1, 1e21, 1796096002.5, 3.0e-7, 12345678901234567.0}) {
+        stats.duration_sum = v;
+        const std::string again = render_metrics(status, stats, {}, {});
+        const auto at = again.find("priava_tokend_refresh_duration_seconds_sum ") + 43;
+        EXPECT_EQ(std::stod(again.substr(at, again.find('\n', at) - at)), v);
+    }
+}
+
 } // namespace
 } // namespace priava_tokend
