@@ -1,13 +1,18 @@
 // priava-tokend: parses the command line and hands over to the command; nothing else lives here.
-#include <priava_tokend/cli/cli.hpp>
-#include <priava_tokend/cli/commands.hpp>
+#include <priava_tokend/cli/bootstrap_command.hpp>
+#include <priava_tokend/cli/check_config_command.hpp>
+#include <priava_tokend/cli/client_commands.hpp>
+#include <priava_tokend/cli/command_line.hpp>
+#include <priava_tokend/core/exit_code.hpp>
 #include <priava_tokend/daemon/daemon.hpp>
 #include <priava_tokend/priava/token_request_process.hpp>
 
 #include <iostream>
 #include <span>
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
     using namespace priava_tokend;
     const auto parsed =
         parse_command_line(std::span<const char* const>(argv, static_cast<std::size_t>(argc)));
@@ -33,5 +38,18 @@ int main(int argc, char** argv) {
     case command::token_request:
         return run_token_request(std::cin, std::cout, std::cerr);
     }
-    return 64;
+    return to_int(exit_code::usage);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    // Exceptions are bugs here (outcomes travel as error codes): say so in one line, not as
+    // std::terminate's abort.
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::cerr << "priava-tokend: internal error: " << e.what() << '\n';
+    }
+    return priava_tokend::to_int(priava_tokend::exit_code::failed);
 }

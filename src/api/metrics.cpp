@@ -2,6 +2,7 @@
 #include <priava_tokend/core/version.hpp>
 
 #include <charconv>
+#include <type_traits>
 
 namespace priava_tokend {
 namespace {
@@ -14,28 +15,116 @@ std::string number(double v) {
     return std::string(buf, ec == std::errc{} ? end : buf);
 }
 
-void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
-    out += "# HELP ";
-    out += name;
-    out += ' ';
-    out += help;
-    out += "\n# TYPE ";
-    out += name;
-    out += ' ';
-    out += type;
-    out += '\n';
+/// Writes metric families one after another in the text format: `family` starts one, `sample`
+/// adds a sample to it.
+class exposition {
+  public:
+    explicit exposition(std::string& out)
+        : out_(out) {}
+
+    exposition& family(std::string_view name, std::string_view type, std::string_view help) {
+        name_ = name;
+        out_ += "# HELP ";
+        out_ += name;
+        out_ += ' ';
+        out_ += help;
+        out_ += "\n# TYPE ";
+        out_ += name;
+        out_ += ' ';
+        out_ += type;
+        out_ += '\n';
+        return *this;
+    }
+
+    /// `labels` as written between the braces; `suffix` for a histogram's `_bucket` and the like.
+    exposition& sample(double value, std::string_view labels = {}, std::string_view suffix = {}) {
+        out_ += name_;
+        out_ += suffix;
+        if (!labels.empty()) {
+            out_ += '{';
+            out_ += labels;
+            out_ += '}';
+        }
+        out_ += ' ';
+        out_ += number(value);
+        out_ += '\n';
+        return *this;
+    }
+
+    template <class Count>
+    exposition& sample(Count value, std::string_view labels = {},
+                       std::string_view suffix = {}) requires std::is_integral_v<Count> {
+        return sample(static_cast<double>(value), labels, suffix);
+    }
+
+  private:
+    std::string& out_;
+    std::string_view name_;
+};
+
+std::string label(std::string_view name, std::string_view value) {
+    return std::string(name) + "=\"" + std::string(value) + "\"";
 }
 
-void sample(std::string& out, std::string_view name, std::string_view labels, double value) {
-    out += name;
-    if (!labels.empty()) {
-        out += '{';
-        out += labels;
-        out += '}';
+void token_metrics(exposition& e, const keeper_status& status) {
+    e.family("priava_tokend_state", "gauge", "1 for the current token state, 0 for the others.");
+    for (const token_state s : all_token_states) {
+        e.sample(s == status.state ? 1 : 0, label("state", to_string(s)));
     }
-    out += ' ';
-    out += number(value);
-    out += '\n';
+    e.family("priava_tokend_token_expiry_timestamp_seconds", "gauge",
+             "Unix time at which the held access token expires (0 without a token).")
+        .sample(status.token != nullptr ? unix_seconds(status.token->expires_at) : 0.0);
+    e.family("priava_tokend_token_generation", "gauge",
+             "Generation of the held token; grows by one with every new token.")
+        .sample(status.generation);
+}
+
+void refresh_metrics(exposition& e, const keeper_status& status, const refresh_stats& stats) {
+    e.family("priava_tokend_refresh_total", "counter",
+             "Token requests to Priava by result (code exchanges included).")
+        .sample(stats.success, R"(result="success")")
+        .sample(stats.transient_error, R"(result="transient_error")")
+        .sample(stats.rejected, R"(result="rejected")");
+    e.family("priava_tokend_refresh_duration_seconds", "histogram",
+             "Duration of token requests to Priava.");
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < refresh_stats::bucket_bounds.size(); ++i) {
+        cumulative += stats.buckets[i];
+        e.sample(cumulative, label("le", number(refresh_stats::bucket_bounds[i])), "_bucket");
+    }
+    e.sample(stats.duration_count, R"(le="+Inf")", "_bucket")
+        .sample(stats.duration_sum, {}, "_sum")
+        .sample(stats.duration_count, {}, "_count");
+    e.family("priava_tokend_last_refresh_success_timestamp_seconds", "gauge",
+             "Unix time of the last successful token request (0 if none since start).")
+        .sample(stats.last_success ? unix_seconds(*stats.last_success) : 0.0);
+    e.family("priava_tokend_consecutive_failures", "gauge",
+             "Transient failures since the last successful token request.")
+        .sample(status.consecutive_failures);
+}
+
+void store_metrics(exposition& e, const keeper_status& status, const refresh_stats& stats) {
+    e.family("priava_tokend_state_file_writes_total", "counter",
+             "State file replacements by result.")
+        .sample(stats.state_writes, R"(result="success")")
+        .sample(stats.state_write_failures, R"(result="failure")");
+    e.family("priava_tokend_state_file_persisted", "gauge",
+             "1 when the newest refresh token is on disk, 0 while it is held in memory only.")
+        .sample(status.persisted ? 1 : 0);
+}
+
+void socket_metrics(exposition& e, const request_counters& requests,
+                    const connection_stats& connections) {
+    e.family("priava_tokend_connections", "gauge", "Open connections on the API socket.")
+        .sample(connections.open);
+    e.family("priava_tokend_connections_closed_total", "counter",
+             "Connections the daemon closed itself, by reason.")
+        .sample(connections.evicted, R"(reason="evicted")")
+        .sample(connections.timed_out, R"(reason="timed_out")");
+    e.family("priava_tokend_requests_total", "counter", "Socket API requests by path and code.");
+    requests.for_each([&](api_path path, unsigned code, std::uint64_t n) {
+        e.sample(n, label("path", to_string(path)) + "," + label("code", std::to_string(code)));
+    });
 }
 
 } // namespace
@@ -61,83 +150,13 @@ std::string render_metrics(const keeper_status& status, const refresh_stats& sta
                            const request_counters& requests, const connection_stats& connections) {
     std::string out;
     out.reserve(4096);
-    family(out, "priava_tokend_build_info", "gauge", "Version of the running daemon.");
-    sample(out, "priava_tokend_build_info", "version=\"" + std::string(version()) + "\"", 1);
-
-    family(out, "priava_tokend_state", "gauge", "1 for the current token state, 0 for the others.");
-    for (const token_state s : all_token_states) {
-        sample(out, "priava_tokend_state", "state=\"" + std::string(to_string(s)) + "\"",
-               s == status.state ? 1 : 0);
-    }
-
-    family(out, "priava_tokend_token_expiry_timestamp_seconds", "gauge",
-           "Unix time at which the held access token expires (0 without a token).");
-    sample(out, "priava_tokend_token_expiry_timestamp_seconds", "",
-           status.token != nullptr ? unix_seconds(status.token->expires_at) : 0);
-    family(out, "priava_tokend_token_generation", "gauge",
-           "Generation of the held token; grows by one with every new token.");
-    sample(out, "priava_tokend_token_generation", "", static_cast<double>(status.generation));
-
-    family(out, "priava_tokend_refresh_total", "counter",
-           "Token requests to Priava by result (code exchanges included).");
-    sample(out, "priava_tokend_refresh_total", "result=\"success\"",
-           static_cast<double>(stats.success));
-    sample(out, "priava_tokend_refresh_total", "result=\"transient_error\"",
-           static_cast<double>(stats.transient_error));
-    sample(out, "priava_tokend_refresh_total", "result=\"rejected\"",
-           static_cast<double>(stats.rejected));
-
-    family(out, "priava_tokend_refresh_duration_seconds", "histogram",
-           "Duration of token requests to Priava.");
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < refresh_stats::bucket_bounds.size(); ++i) {
-        cumulative += stats.buckets[i];
-        sample(out, "priava_tokend_refresh_duration_seconds_bucket",
-               "le=\"" + number(refresh_stats::bucket_bounds[i]) + "\"",
-               static_cast<double>(cumulative));
-    }
-    sample(out, "priava_tokend_refresh_duration_seconds_bucket", "le=\"+Inf\"",
-           static_cast<double>(stats.duration_count));
-    sample(out, "priava_tokend_refresh_duration_seconds_sum", "", stats.duration_sum);
-    sample(out, "priava_tokend_refresh_duration_seconds_count", "",
-           static_cast<double>(stats.duration_count));
-
-    family(out, "priava_tokend_last_refresh_success_timestamp_seconds", "gauge",
-           "Unix time of the last successful token request (0 if none since start).");
-    sample(out, "priava_tokend_last_refresh_success_timestamp_seconds", "",
-           stats.last_success ? unix_seconds(*stats.last_success) : 0);
-
-    family(out, "priava_tokend_consecutive_failures", "gauge",
-           "Transient failures since the last successful token request.");
-    sample(out, "priava_tokend_consecutive_failures", "",
-           static_cast<double>(status.consecutive_failures));
-
-    family(out, "priava_tokend_state_file_writes_total", "counter",
-           "State file replacements by result.");
-    sample(out, "priava_tokend_state_file_writes_total", "result=\"success\"",
-           static_cast<double>(stats.state_writes));
-    sample(out, "priava_tokend_state_file_writes_total", "result=\"failure\"",
-           static_cast<double>(stats.state_write_failures));
-    family(out, "priava_tokend_state_file_persisted", "gauge",
-           "1 when the newest refresh token is on disk, 0 while it is held in memory only.");
-    sample(out, "priava_tokend_state_file_persisted", "", status.persisted ? 1 : 0);
-
-    family(out, "priava_tokend_connections", "gauge", "Open connections on the API socket.");
-    sample(out, "priava_tokend_connections", "", static_cast<double>(connections.open));
-    family(out, "priava_tokend_connections_closed_total", "counter",
-           "Connections the daemon closed itself, by reason.");
-    sample(out, "priava_tokend_connections_closed_total", "reason=\"evicted\"",
-           static_cast<double>(connections.evicted));
-    sample(out, "priava_tokend_connections_closed_total", "reason=\"timed_out\"",
-           static_cast<double>(connections.timed_out));
-
-    family(out, "priava_tokend_requests_total", "counter", "Socket API requests by path and code.");
-    requests.for_each([&](api_path path, unsigned code, std::uint64_t n) {
-        sample(out, "priava_tokend_requests_total",
-               "path=\"" + std::string(to_string(path)) + "\",code=\"" + std::to_string(code) +
-                   "\"",
-               static_cast<double>(n));
-    });
+    exposition e(out);
+    e.family("priava_tokend_build_info", "gauge", "Version of the running daemon.")
+        .sample(1, label("version", version()));
+    token_metrics(e, status);
+    refresh_metrics(e, status, stats);
+    store_metrics(e, status, stats);
+    socket_metrics(e, requests, connections);
     return out;
 }
 

@@ -1,8 +1,12 @@
-#include <priava_tokend/cli/commands.hpp>
+#include <priava_tokend/cli/bootstrap_command.hpp>
 #include <priava_tokend/cli/unix_http_client.hpp>
 #include <priava_tokend/config/secret_file.hpp>
 #include <priava_tokend/core/duration.hpp>
+#include <priava_tokend/core/errno_text.hpp>
 #include <priava_tokend/core/exit_code.hpp>
+#include <priava_tokend/core/file_path.hpp>
+#include <priava_tokend/core/json_object.hpp>
+#include <priava_tokend/core/run_to_completion.hpp>
 #include <priava_tokend/core/sha256.hpp>
 #include <priava_tokend/daemon/priava_connection.hpp>
 #include <priava_tokend/keeper/credential_fingerprint.hpp>
@@ -11,15 +15,9 @@
 #include <priava_tokend/keeper/state_lock.hpp>
 #include <priava_tokend/priava/form_encoding.hpp>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
 
-#include <cctype>
-#include <cerrno>
-#include <cstring>
 #include <istream>
 #include <ostream>
 
@@ -30,11 +28,8 @@
 namespace priava_tokend {
 namespace {
 
-namespace json = boost::json;
 namespace http = boost::beast::http;
 using namespace std::chrono_literals;
-
-constexpr std::size_t largest_code = 4096;
 
 /// The exit status for Priava's answer to a code: a dead code needs a new one; a client that
 /// Priava does not know is a configuration error.
@@ -52,25 +47,10 @@ outcome<secret> read_code(const command_line& line, const environment& env, std:
     if (line.code_file) {
         return read_secret_file(*line.code_file, "authorization code", false, env);
     }
-    std::string text(largest_code + 1, '\0');
+    std::string text(largest_secret_text + 1, '\0');
     in.read(text.data(), static_cast<std::streamsize>(text.size()));
     text.resize(static_cast<std::size_t>(in.gcount()));
-    secret guard{std::move(text)};
-    std::string_view code = guard.reveal();
-    if (code.size() > largest_code) {
-        return make_failure(errc::file_unreadable, "the code on standard input is over 4 KiB");
-    }
-    while (!code.empty() && std::isspace(static_cast<unsigned char>(code.back()))) {
-        code.remove_suffix(1);
-    }
-    while (!code.empty() && std::isspace(static_cast<unsigned char>(code.front()))) {
-        code.remove_prefix(1);
-    }
-    if (code.empty() || !is_token_text(code)) {
-        return make_failure(errc::file_unreadable,
-                            "standard input must hold the authorization code alone");
-    }
-    return secret{std::string(code)};
+    return secret_from_text(std::move(text), "the code on standard input");
 }
 
 /// Checks before spending the single-use code that the state file can be written at all.
@@ -79,7 +59,7 @@ outcome<void> check_writable(const std::string& state_path) {
     const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         return make_failure(errc::state_write_failed, "cannot write beside state file " +
-                                                          state_path + ": " + std::strerror(errno) +
+                                                          state_path + ": " + errno_text(errno) +
                                                           "; fix this before spending the code");
     }
     ::close(fd);
@@ -92,15 +72,40 @@ outcome<void> check_writable(const std::string& state_path) {
 /// ownership inside a StateDirectory= whose top already has the right owner.
 void give_to_directory_owner(const std::string& state_path) {
     struct stat dir {};
-    const auto slash = state_path.rfind('/');
-    const std::string directory =
-        slash == std::string::npos ? "." : state_path.substr(0, slash + 1);
-    if (::geteuid() != 0 || ::stat(directory.c_str(), &dir) != 0 || dir.st_uid == 0) {
+    if (::geteuid() != 0 || ::stat(directory_of(state_path).c_str(), &dir) != 0 ||
+        dir.st_uid == 0) {
         return;
     }
     for (const std::string& file : {state_path, state_path + ".lock"}) {
         // On failure the file stays root's; the daemon then refuses it naming the owner.
         (void)!::chown(file.c_str(), dir.st_uid, dir.st_gid);
+    }
+}
+
+/// Tells how the daemon answered a code handed over the socket; the exit status.
+int told_by_daemon(const http_reply& reply, const std::string& daemon, std::ostream& out,
+                   std::ostream& err) {
+    const auto o = parse_json_object(reply.body);
+    const auto field = [&](std::string_view key) {
+        const auto* f = o ? string_field(*o, key) : nullptr;
+        return f != nullptr ? std::string(*f) : std::string{};
+    };
+    if (reply.status == 200) {
+        const auto* generation = o ? o->if_contains("generation") : nullptr;
+        out << daemon << " exchanged the code: token generation "
+            << (generation != nullptr ? boost::json::serialize(*generation) : std::string("?"))
+            << ", expires " << field("expires_at") << '\n';
+        return to_int(exit_code::ok);
+    }
+    err << "priava-tokend: " << daemon << " did not bootstrap: " << field("error_description")
+        << '\n';
+    switch (reply.status) {
+    case 422:
+        return exit_for_rejection(field("priava_error"));
+    case 503:
+        return to_int(exit_code::temporary);
+    default:
+        return to_int(exit_code::failed);
     }
 }
 
@@ -122,30 +127,89 @@ int through_daemon(const config& cfg, pid_t holder, const secret& code, bool for
             << " but cannot be reached: " << reply.error().message << '\n';
         return to_int(exit_code::unavailable);
     }
-    boost::system::error_code ec;
-    const json::value v = json::parse(reply->body, ec);
-    const json::object* o = ec ? nullptr : v.if_object();
-    const auto field = [&](std::string_view key) {
-        const auto* f = o != nullptr ? o->if_contains(key) : nullptr;
-        return f != nullptr && f->is_string() ? std::string(f->get_string()) : std::string{};
-    };
-    if (reply->status == 200) {
-        const auto* generation = o != nullptr ? o->if_contains("generation") : nullptr;
-        out << daemon << " exchanged the code: token generation "
-            << (generation != nullptr ? json::serialize(*generation) : std::string("?"))
-            << ", expires " << field("expires_at") << '\n';
-        return to_int(exit_code::ok);
+    return told_by_daemon(*reply, daemon, out, err);
+}
+
+/// The generation the new state starts at, or why the existing one must not be replaced.
+outcome<std::uint64_t> first_generation(const config& cfg, bool force) {
+    auto existing = read_state_file(cfg.state.path, credential_fingerprint(cfg.priava));
+    if (existing) {
+        if (!force) {
+            return make_failure(errc::config_invalid,
+                                cfg.state.path + " already holds this credential (generation " +
+                                    std::to_string(existing->generation) +
+                                    "); use --force to replace it once the new code has been "
+                                    "exchanged");
+        }
+        return existing->generation + 1;
     }
-    err << "priava-tokend: " << daemon << " did not bootstrap: " << field("error_description")
-        << '\n';
-    switch (reply->status) {
-    case 422:
-        return exit_for_rejection(field("priava_error"));
-    case 503:
+    if (existing.error().code != make_error_code(errc::state_missing) && !force) {
+        return make_failure(errc::config_invalid,
+                            existing.error().message +
+                                "; use --force to replace it once the new code has been "
+                                "exchanged");
+    }
+    return std::uint64_t{1};
+}
+
+/// Priava's answer to the code, told on `err` unless it brought tokens; the exit status then.
+std::optional<int> unless_tokens(const token_outcome& outcome, const secret& code,
+                                 const priava_connection& connection, std::ostream& err) {
+    if (const auto* r = std::get_if<rejection>(&outcome)) {
+        err << "priava-tokend: Priava rejected the authorization code (" << r->error << ": "
+            << redact(r->description, {&code, &connection.credentials.client_secret}) << ")"
+            << (r->error == "invalid_grant"
+                    ? "; make a new code in Priava (Admin > API Access > Access Token)"
+                    : "")
+            << '\n';
+        return exit_for_rejection(r->error);
+    }
+    if (const auto* f = std::get_if<transient_failure>(&outcome)) {
+        err << "priava-tokend: the code exchange failed: " << f->detail << "; try again\n";
         return to_int(exit_code::temporary);
-    default:
+    }
+    if (!std::get<token_set>(outcome).refresh_token) {
+        err << "priava-tokend: Priava returned no refresh token for the code, so the daemon "
+               "could not keep the token fresh; nothing written\n";
         return to_int(exit_code::failed);
     }
+    return std::nullopt;
+}
+
+/// Exchanges the code in this process and writes the state file.
+int exchange_here(const config& cfg, const priava_connection& connection, const secret& code,
+                  std::uint64_t generation, std::ostream& out, std::ostream& err) {
+    net::io_context io{1};
+    const secret body =
+        token_request_body(connection.credentials, grant_type::authorization_code, code);
+    auto outcome =
+        run_to_completion(io, connection.client->request(body), cfg.refresh.request_timeout + 5s);
+    if (!outcome) {
+        err << "priava-tokend: no answer from Priava within request_timeout\n";
+        return to_int(exit_code::temporary);
+    }
+    if (const auto status = unless_tokens(*outcome, code, connection, err)) {
+        return *status;
+    }
+    auto& tokens = std::get<token_set>(*outcome);
+    const auto now = std::chrono::system_clock::now();
+    const stored_tokens stored{std::move(*tokens.refresh_token),
+                               std::move(tokens.access_token),
+                               now + tokens.expires_in,
+                               now,
+                               generation,
+                               sha256_hex(code.reveal())};
+    const auto text = encode_state(stored, credential_fingerprint(cfg.priava));
+    if (auto written = write_state_file(cfg.state.path, text); !written) {
+        err << "priava-tokend: the code was exchanged but " << written.error().message
+            << "; the new tokens are lost: fix this and bootstrap with a new code\n";
+        return to_int(exit_code::failed);
+    }
+    give_to_directory_owner(cfg.state.path);
+    out << "bootstrapped: state written to " << cfg.state.path << "; the access token expires "
+        << format_rfc3339(stored.expires_at) << " (in " << describe_seconds(tokens.expires_in)
+        << ")\n";
+    return to_int(exit_code::ok);
 }
 
 } // namespace
@@ -166,7 +230,6 @@ int bootstrap_command(const command_line& line, const environment& env, std::ist
         err << "priava-tokend: " << code.error().message << '\n';
         return to_int(exit_code::usage);
     }
-
     auto lock = state_lock::acquire(cfg.state.path);
     if (!lock) {
         if (lock.error().code == make_error_code(errc::state_locked)) {
@@ -181,78 +244,16 @@ int bootstrap_command(const command_line& line, const environment& env, std::ist
         err << "priava-tokend: " << connection.error().message << '\n';
         return to_int(exit_code::configuration);
     }
-    const std::string fingerprint = credential_fingerprint(cfg.priava);
-    std::uint64_t generation = 1;
-    if (auto existing = read_state_file(cfg.state.path, fingerprint)) {
-        if (!line.force) {
-            err << "priava-tokend: " << cfg.state.path
-                << " already holds this credential (generation " << existing->generation
-                << "); use --force to replace it once the new code has been exchanged\n";
-            return to_int(exit_code::failed);
-        }
-        generation = existing->generation + 1;
-    } else if (existing.error().code != make_error_code(errc::state_missing) && !line.force) {
-        err << "priava-tokend: " << existing.error().message
-            << "; use --force to replace it once the new code has been exchanged\n";
+    const auto generation = first_generation(cfg, line.force);
+    if (!generation) {
+        err << "priava-tokend: " << generation.error().message << '\n';
         return to_int(exit_code::failed);
     }
     if (auto writable = check_writable(cfg.state.path); !writable) {
         err << "priava-tokend: " << writable.error().message << '\n';
         return to_int(exit_code::configuration);
     }
-
-    net::io_context io{1};
-    std::optional<token_outcome> outcome;
-    const secret body =
-        token_request_body(connection->credentials, grant_type::authorization_code, *code);
-    net::co_spawn(io, connection->client->request(body),
-                  [&](std::exception_ptr e, token_outcome o) {
-                      if (!e) {
-                          outcome = std::move(o);
-                      }
-                  });
-    io.run_for(cfg.refresh.request_timeout + 5s);
-    if (!outcome) {
-        err << "priava-tokend: no answer from Priava within request_timeout\n";
-        return to_int(exit_code::temporary);
-    }
-    if (const auto* r = std::get_if<rejection>(&*outcome)) {
-        err << "priava-tokend: Priava rejected the authorization code (" << r->error << ": "
-            << redact(r->description, {&*code, &connection->credentials.client_secret}) << ")"
-            << (r->error == "invalid_grant"
-                    ? "; make a new code in Priava (Admin > API Access > Access Token)"
-                    : "")
-            << '\n';
-        return exit_for_rejection(r->error);
-    }
-    if (const auto* f = std::get_if<transient_failure>(&*outcome)) {
-        err << "priava-tokend: the code exchange failed: " << f->detail << "; try again\n";
-        return to_int(exit_code::temporary);
-    }
-    auto& tokens = std::get<token_set>(*outcome);
-    if (!tokens.refresh_token) {
-        err << "priava-tokend: Priava returned no refresh token for the code, so the daemon "
-               "could not keep the token fresh; nothing written\n";
-        return to_int(exit_code::failed);
-    }
-    const auto now = std::chrono::system_clock::now();
-    const stored_tokens stored{std::move(*tokens.refresh_token),
-                               std::move(tokens.access_token),
-                               now + tokens.expires_in,
-                               now,
-                               generation,
-                               sha256_hex(code->reveal())};
-    if (auto written = write_state_file(cfg.state.path, encode_state(stored, fingerprint));
-        !written) {
-        err << "priava-tokend: the code was exchanged but " << written.error().message
-            << "; the new tokens are lost: fix this and bootstrap with a new code\n";
-        return to_int(exit_code::failed);
-    }
-    give_to_directory_owner(cfg.state.path);
-    out << "bootstrapped: state written to " << cfg.state.path << "; the access token expires "
-        << format_rfc3339(stored.expires_at) << " (in " << describe_seconds(tokens.expires_in)
-        << ")\n";
-    return to_int(exit_code::ok);
+    return exchange_here(cfg, *connection, *code, *generation, out, err);
 }
 
 } // namespace priava_tokend

@@ -1,10 +1,10 @@
-#include <priava_tokend/cli/commands.hpp>
+#include <priava_tokend/cli/client_commands.hpp>
 #include <priava_tokend/cli/unix_http_client.hpp>
 #include <priava_tokend/core/duration.hpp>
 #include <priava_tokend/core/exit_code.hpp>
+#include <priava_tokend/core/json_object.hpp>
 #include <priava_tokend/core/timestamp.hpp>
 
-#include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
 #include <ostream>
@@ -20,16 +20,13 @@ constexpr const char* default_socket_path = "/run/priava-tokend/token.sock";
 
 /// `error_description` of an error body, or the raw status.
 std::string describe_error(const http_reply& reply, std::string* error = nullptr) {
-    boost::system::error_code ec;
-    const json::value v = json::parse(reply.body, ec);
-    if (const auto* o = ec ? nullptr : v.if_object()) {
-        const auto* e = o->if_contains("error");
-        const auto* d = o->if_contains("error_description");
-        if (e != nullptr && e->is_string() && error != nullptr) {
-            *error = std::string(e->get_string());
+    if (const auto o = parse_json_object(reply.body)) {
+        const auto* e = string_field(*o, "error");
+        if (e != nullptr && error != nullptr) {
+            *error = std::string(*e);
         }
-        if (d != nullptr && d->is_string()) {
-            return std::string(d->get_string());
+        if (const auto* d = string_field(*o, "error_description")) {
+            return std::string(*d);
         }
     }
     return "HTTP " + std::to_string(reply.status);
@@ -42,16 +39,16 @@ int transport_failure(const failure& f, std::ostream& err) {
 }
 
 std::string text_or(const json::object& o, std::string_view key, std::string fallback) {
-    const auto* v = o.if_contains(key);
-    return v != nullptr && v->is_string() ? std::string(v->get_string()) : fallback;
+    const auto* v = string_field(o, key);
+    return v != nullptr ? std::string(*v) : fallback;
 }
 
 std::string when(const json::object& o, std::string_view key) {
-    const auto* v = o.if_contains(key);
-    if (v == nullptr || !v->is_string()) {
+    const auto* v = string_field(o, key);
+    if (v == nullptr) {
         return "-";
     }
-    std::string text(v->get_string());
+    std::string text(*v);
     if (const auto t = parse_rfc3339(text)) {
         const auto delta =
             std::chrono::floor<std::chrono::seconds>(*t - std::chrono::system_clock::now());
@@ -96,20 +93,18 @@ int token_command(const command_line& line, const environment& env, std::ostream
         }
         return to_int(reply->status == 503 ? exit_code::unavailable : exit_code::failed);
     }
-    boost::system::error_code ec;
-    const json::value v = json::parse(reply->body, ec);
-    const auto* o = ec ? nullptr : v.if_object();
-    const auto* token = o ? o->if_contains("access_token") : nullptr;
-    if (token == nullptr || !token->is_string()) {
+    const auto o = parse_json_object(reply->body);
+    const auto* token = o ? string_field(*o, "access_token") : nullptr;
+    if (token == nullptr) {
         err << "priava-tokend: the daemon's reply holds no access_token\n";
         return to_int(exit_code::failed);
     }
     switch (line.format) {
     case token_format::raw:
-        out << token->get_string().c_str() << '\n';
+        out << token->c_str() << '\n';
         break;
     case token_format::header:
-        out << "Authorization: Bearer " << token->get_string().c_str() << '\n';
+        out << "Authorization: Bearer " << token->c_str() << '\n';
         break;
     case token_format::json:
         out << reply->body << '\n';
@@ -126,10 +121,8 @@ int status_command(const command_line& line, const environment& env, std::ostrea
     if (!reply) {
         return transport_failure(reply.error(), err);
     }
-    boost::system::error_code ec;
-    const json::value v = json::parse(reply->body, ec);
-    const auto* o = ec ? nullptr : v.if_object();
-    if (reply->status != 200 || o == nullptr) {
+    const auto o = parse_json_object(reply->body);
+    if (reply->status != 200 || !o) {
         err << "priava-tokend: unexpected status reply: " << describe_error(*reply) << '\n';
         return to_int(exit_code::failed);
     }

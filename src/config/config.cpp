@@ -33,7 +33,7 @@ struct known_key {
     std::string_view key;
 };
 
-constexpr std::array<known_key, 22> known_keys{{
+constexpr std::array<known_key, 23> known_keys{{
     {"priava", "token_url"},
     {"priava", "region"},
     {"priava", "client_id"},
@@ -47,6 +47,7 @@ constexpr std::array<known_key, 22> known_keys{{
     {"refresh", "max_backoff"},
     {"refresh", "request_timeout"},
     {"refresh", "serve_margin"},
+    {"refresh", "ready_timeout"},
     {"state", "path"},
     {"listen", "socket"},
     {"listen", "mode"},
@@ -508,6 +509,15 @@ void read_refresh(config_reader& in, config::refresh_section& out) {
     }
     if (auto d = in.duration("refresh", "serve_margin", true)) {
         out.serve_margin = *d;
+    }
+    if (auto d = in.duration("refresh", "ready_timeout", false)) {
+        if (*d > milliseconds{3'600'000}) {
+            in.problem("refresh", "ready_timeout", "is longer than 1h",
+                       "use e.g. \"60s\", and keep the unit's TimeoutStartSec= above it",
+                       in.origin("refresh", "ready_timeout"));
+        } else {
+            out.ready_timeout = *d;
+        }
     }
 }
 

@@ -18,88 +18,114 @@ struct position {
     std::size_t column;
 };
 
-/// Where the first non-ASCII byte outside a one-line string or a comment is, scanning the text
-/// lexically. Exact only for text whose structure is valid TOML.
-std::optional<position> non_ascii_outside_one_line_strings(std::string_view text) noexcept {
+/// A lexical scan of TOML text that finds the first non-ASCII byte outside a one-line string or
+/// a comment. Exact only for text whose structure is valid TOML.
+class non_ascii_scan {
+  public:
+    explicit non_ascii_scan(std::string_view text) noexcept
+        : text_(text) {}
+
+    std::optional<position> run() noexcept {
+        for (i_ = 0; i_ < text_.size(); ++i_) {
+            const char c = text_[i_];
+            if (c == '\n') {
+                new_line(i_);
+                if (state_ != in::multi_basic && state_ != in::multi_literal) {
+                    state_ = in::toml;
+                }
+                continue;
+            }
+            const bool in_one_line =
+                state_ == in::comment || state_ == in::basic || state_ == in::literal;
+            if ((!is_ascii(c) && !in_one_line) || !step(c)) {
+                return here(i_);
+            }
+        }
+        return std::nullopt;
+    }
+
+  private:
     enum class in { toml, comment, basic, literal, multi_basic, multi_literal };
-    in state = in::toml;
-    std::size_t line = 1;
-    std::size_t line_start = 0;
-    const auto here = [&](std::size_t i) {
-        return position{line, i - line_start + 1};
-    };
-    const auto at = [&](std::size_t i, std::string_view what) {
-        return text.substr(i, what.size()) == what;
-    };
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (c == '\n') {
-            ++line;
-            line_start = i + 1;
-            if (state != in::multi_basic && state != in::multi_literal) {
-                state = in::toml;
-            }
-            continue;
-        }
-        const bool in_one_line = state == in::comment || state == in::basic || state == in::literal;
-        if (!is_ascii(c) && !in_one_line) {
-            return here(i);
-        }
-        switch (state) {
+
+    bool at(std::string_view what) const noexcept { return text_.substr(i_, what.size()) == what; }
+    position here(std::size_t i) const noexcept { return position{line_, i - line_start_ + 1}; }
+    void new_line(std::size_t at_newline) noexcept {
+        ++line_;
+        line_start_ = at_newline + 1;
+    }
+
+    /// Moves past `c` (and what it opens or closes); false at a non-ASCII byte that must not be.
+    bool step(char c) noexcept {
+        switch (state_) {
         case in::toml:
-            if (at(i, R"(""")")) {
-                state = in::multi_basic;
-                i += 2;
-            } else if (at(i, "'''")) {
-                state = in::multi_literal;
-                i += 2;
-            } else if (c == '"') {
-                state = in::basic;
-            } else if (c == '\'') {
-                state = in::literal;
-            } else if (c == '#') {
-                state = in::comment;
-            }
-            break;
+            opening(c);
+            return true;
         case in::comment:
-            break;
+            return true;
         case in::basic:
             if (c == '\\') {
-                ++i; // the escaped character cannot end the string
+                ++i_; // the escaped character cannot end the string
             } else if (c == '"') {
-                state = in::toml;
+                state_ = in::toml;
             }
-            break;
+            return true;
         case in::literal:
-            if (c == '\'') {
-                state = in::toml;
-            }
-            break;
+            state_ = c == '\'' ? in::toml : state_;
+            return true;
         case in::multi_basic:
-            if (c == '\\') {
-                ++i;
-                if (i < text.size() && !is_ascii(text[i])) {
-                    return here(i);
-                }
-                if (i < text.size() && text[i] == '\n') {
-                    ++line;
-                    line_start = i + 1;
-                }
-            } else if (at(i, R"(""")")) {
-                state = in::toml;
-                i += 2;
-            }
-            break;
+            return multi_basic(c);
         case in::multi_literal:
-            if (at(i, "'''")) {
-                state = in::toml;
-                i += 2;
-            }
-            break;
+            closing("'''");
+            return true;
+        }
+        return true;
+    }
+
+    void opening(char c) noexcept {
+        if (at(R"(""")")) {
+            state_ = in::multi_basic;
+            i_ += 2;
+        } else if (at("'''")) {
+            state_ = in::multi_literal;
+            i_ += 2;
+        } else if (c == '"') {
+            state_ = in::basic;
+        } else if (c == '\'') {
+            state_ = in::literal;
+        } else if (c == '#') {
+            state_ = in::comment;
         }
     }
-    return std::nullopt;
-}
+
+    void closing(std::string_view delimiter) noexcept {
+        if (at(delimiter)) {
+            state_ = in::toml;
+            i_ += delimiter.size() - 1;
+        }
+    }
+
+    /// toml++ tests the character after a line-ending backslash for white space: it must be ASCII.
+    bool multi_basic(char c) noexcept {
+        if (c != '\\') {
+            closing(R"(""")");
+            return true;
+        }
+        ++i_;
+        if (i_ < text_.size() && !is_ascii(text_[i_])) {
+            return false;
+        }
+        if (i_ < text_.size() && text_[i_] == '\n') {
+            new_line(i_);
+        }
+        return true;
+    }
+
+    std::string_view text_;
+    in state_ = in::toml;
+    std::size_t i_ = 0;
+    std::size_t line_ = 1;
+    std::size_t line_start_ = 0;
+};
 
 /// The byte at a 1-based line and column, if the text has one there.
 std::optional<char> byte_at(std::string_view text, std::size_t line, std::size_t column) {
@@ -139,7 +165,7 @@ std::optional<toml_text_problem> check_toml_text(std::string_view toml_text) {
         }
         return toml_text_problem{line, column, std::string(e.description())};
     }
-    if (const auto at = non_ascii_outside_one_line_strings(toml_text.substr(body))) {
+    if (const auto at = non_ascii_scan(toml_text.substr(body)).run()) {
         const std::size_t column = at->column + (at->line == 1 ? body : 0);
         return toml_text_problem{at->line, column, std::string(non_ascii_outside)};
     }

@@ -1,107 +1,62 @@
 #include <priava_tokend/core/error.hpp>
 
+#include <algorithm>
+#include <array>
 #include <stdexcept>
 
 namespace priava_tokend {
 namespace {
+
+struct errc_text {
+    errc code;
+    std::string_view name;    ///< for `/v1/status` and logs
+    std::string_view message; ///< the error category's message
+};
+
+constexpr std::array<errc_text, 20> texts{{
+    {errc::config_invalid, "config_invalid", "invalid configuration"},
+    {errc::file_unreadable, "file_unreadable", "file unreadable"},
+    {errc::file_insecure, "file_insecure", "file permissions too open"},
+    {errc::state_missing, "state_missing", "no state file"},
+    {errc::state_corrupt, "state_corrupt", "state file corrupt"},
+    {errc::state_foreign, "state_foreign", "state file belongs to another credential"},
+    {errc::state_locked, "state_locked", "state file locked by another process"},
+    {errc::state_write_failed, "state_write_failed", "state file write failed"},
+    {errc::resolve_failed, "resolve_failed", "host name resolution failed"},
+    {errc::connect_failed, "connect_failed", "connection failed"},
+    {errc::tls_failed, "tls_failed", "TLS handshake failed"},
+    {errc::request_timeout, "request_timeout", "token request timed out"},
+    {errc::connection_lost, "connection_lost", "connection lost"},
+    {errc::response_too_large, "response_too_large", "response too large"},
+    {errc::malformed_response, "malformed_response", "malformed response"},
+    {errc::server_error, "server_error", "server error"},
+    {errc::rate_limited, "rate_limited", "rate limited"},
+    {errc::rejected, "rejected", "rejected by Priava"},
+    {errc::daemon_unreachable, "daemon_unreachable", "daemon not reachable"},
+    {errc::bad_reply, "bad_reply", "unexpected reply from daemon"},
+}};
+
+const errc_text* find(errc e) noexcept {
+    const auto* it =
+        std::find_if(texts.begin(), texts.end(), [e](const errc_text& t) { return t.code == e; });
+    return it != texts.end() ? it : nullptr;
+}
 
 class category final : public boost::system::error_category {
   public:
     const char* name() const noexcept override { return "priava_tokend"; }
 
     std::string message(int ev) const override {
-        switch (static_cast<errc>(ev)) {
-        case errc::config_invalid:
-            return "invalid configuration";
-        case errc::file_unreadable:
-            return "file unreadable";
-        case errc::file_insecure:
-            return "file permissions too open";
-        case errc::state_missing:
-            return "no state file";
-        case errc::state_corrupt:
-            return "state file corrupt";
-        case errc::state_foreign:
-            return "state file belongs to another credential";
-        case errc::state_locked:
-            return "state file locked by another process";
-        case errc::state_write_failed:
-            return "state file write failed";
-        case errc::resolve_failed:
-            return "host name resolution failed";
-        case errc::connect_failed:
-            return "connection failed";
-        case errc::tls_failed:
-            return "TLS handshake failed";
-        case errc::request_timeout:
-            return "token request timed out";
-        case errc::connection_lost:
-            return "connection lost";
-        case errc::response_too_large:
-            return "response too large";
-        case errc::malformed_response:
-            return "malformed response";
-        case errc::server_error:
-            return "server error";
-        case errc::rate_limited:
-            return "rate limited";
-        case errc::rejected:
-            return "rejected by Priava";
-        case errc::daemon_unreachable:
-            return "daemon not reachable";
-        case errc::bad_reply:
-            return "unexpected reply from daemon";
-        }
-        return "unknown error";
+        const errc_text* t = find(static_cast<errc>(ev));
+        return std::string(t != nullptr ? t->message : "unknown error");
     }
 };
 
 } // namespace
 
 std::string_view to_string(errc e) noexcept {
-    switch (e) {
-    case errc::config_invalid:
-        return "config_invalid";
-    case errc::file_unreadable:
-        return "file_unreadable";
-    case errc::file_insecure:
-        return "file_insecure";
-    case errc::state_missing:
-        return "state_missing";
-    case errc::state_corrupt:
-        return "state_corrupt";
-    case errc::state_foreign:
-        return "state_foreign";
-    case errc::state_locked:
-        return "state_locked";
-    case errc::state_write_failed:
-        return "state_write_failed";
-    case errc::resolve_failed:
-        return "resolve_failed";
-    case errc::connect_failed:
-        return "connect_failed";
-    case errc::tls_failed:
-        return "tls_failed";
-    case errc::request_timeout:
-        return "request_timeout";
-    case errc::connection_lost:
-        return "connection_lost";
-    case errc::response_too_large:
-        return "response_too_large";
-    case errc::malformed_response:
-        return "malformed_response";
-    case errc::server_error:
-        return "server_error";
-    case errc::rate_limited:
-        return "rate_limited";
-    case errc::rejected:
-        return "rejected";
-    case errc::daemon_unreachable:
-        return "daemon_unreachable";
-    case errc::bad_reply:
-        return "bad_reply";
-    }
-    return "unknown";
+    const errc_text* t = find(e);
+    return t != nullptr ? t->name : "unknown";
 }
 
 const boost::system::error_category& error_category() noexcept {

@@ -68,17 +68,20 @@ void logger::log(log_level level, std::string_view message) const {
     }
     std::string line;
     line.reserve(message.size() + 64);
+    if (journald_) {
+        // sd-daemon(3)'s "<N>" prefix: one digit, so no formatting (and no GCC 12 false
+        // -Wstringop-overflow warning from a string concatenation here).
+        line += '<';
+        line += static_cast<char>('0' + priority(level));
+        line += '>';
+    }
     if (format_ == log_format::json) {
-        if (journald_) {
-            line += "<" + std::to_string(priority(level)) + ">";
-        }
         boost::json::object o;
         o["ts"] = format_rfc3339(std::chrono::system_clock::now());
         o["level"] = to_string(level);
         o["msg"] = message;
         line += boost::json::serialize(o);
     } else if (journald_) {
-        line += "<" + std::to_string(priority(level)) + ">";
         line += message;
     } else {
         line += format_rfc3339(std::chrono::system_clock::now());

@@ -68,6 +68,13 @@ void daemon_process::start() {
     if (const auto interval = notify_.watchdog_interval()) {
         supervise("watchdog", watchdog(*interval), watchdog_alive_);
     }
+    ready_timer_.expires_after(cfg_.refresh.ready_timeout);
+    ready_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) {
+            ready_timeout_passed_ = true;
+            report();
+        }
+    });
     report();
 }
 
@@ -97,10 +104,19 @@ void daemon_process::ended(const std::string& name, const std::exception_ptr& e)
 void daemon_process::report() {
     const keeper_status s = keeper_.status();
     std::string message;
-    if (!ready_ && keeper_.usable_token() != nullptr) {
+    const bool usable = keeper_.usable_token() != nullptr;
+    // READY=1 once a token is served, or once it is clear that none comes without a person, or
+    // at ready_timeout: a dead credential or an unreachable Priava must not hold up the boot.
+    if (!ready_ && (usable || s.state == token_state::reauth_required || ready_timeout_passed_)) {
         ready_ = true;
+        ready_timer_.cancel();
         message = "READY=1\n";
-        log_.info("ready: serving tokens on " + socket_name_);
+        if (usable) {
+            log_.info("ready: serving tokens on " + socket_name_);
+        } else {
+            log_.warning("ready without a usable token (" + std::string(to_string(s.state)) +
+                         "); clients on " + socket_name_ + " get 503 until one arrives");
+        }
     }
     message += "STATUS=" + std::string(to_string(s.state));
     if (s.token != nullptr) {
@@ -198,6 +214,7 @@ net::awaitable<void> daemon_process::shut_down(int status) {
     server_.stop();
     keeper_.stop();
     watchdog_timer_.cancel();
+    ready_timer_.cancel();
     boost::system::error_code ignored;
     signal_set_.cancel(ignored);
     co_await server_.drain(clock::now() + drain_timeout);

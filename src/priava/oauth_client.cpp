@@ -115,6 +115,61 @@ exchange(Stream& stream, beast::tcp_stream& socket, http::request<http::string_b
     co_return outcome;
 }
 
+/// The token request as Priava's page shows it.
+http::request<http::string_body> token_http_request(const token_endpoint& ep, region tenant,
+                                                    const secret& body) {
+    http::request<http::string_body> req{http::verb::post, ep.target, 11};
+    req.set(http::field::host, ep.host_header);
+    req.set(http::field::content_type, token_request_content_type);
+    req.set("TenantRegion", to_string(tenant));
+    req.set(http::field::accept, "application/json");
+    req.set(http::field::user_agent, "priava-tokend/" + std::string(version()));
+    req.set(http::field::connection, "close");
+    req.body().assign(body.reveal());
+    req.prepare_payload();
+    return req;
+}
+
+net::awaitable<std::optional<transient_failure>> connect(beast::tcp_stream& socket,
+                                                         const tcp::resolver::results_type& results,
+                                                         steady_clock::time_point deadline,
+                                                         const std::string& where) {
+    socket.expires_at(deadline);
+    auto [ec, connected] = co_await socket.async_connect(results, use_nothrow);
+    if (!ec) {
+        co_return std::nullopt;
+    }
+    co_return transient(timed_out(ec, deadline) ? errc::request_timeout : errc::connect_failed,
+                        "cannot connect to " + where + ": " + ec.message());
+}
+
+/// TLS with SNI, the certificate checked against the host name (or IP address) of the URL.
+net::awaitable<std::optional<transient_failure>>
+handshake(beast::ssl_stream<beast::tcp_stream>& stream, const std::string& host,
+          steady_clock::time_point deadline, const std::string& where) {
+    SSL* ssl = stream.native_handle();
+    if (is_ip_literal(host)) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+    } else {
+        SSL_set_tlsext_host_name(ssl, host.c_str());
+        SSL_set1_host(ssl, host.c_str());
+    }
+    beast::get_lowest_layer(stream).expires_at(deadline);
+    auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::client, use_nothrow);
+    if (!ec) {
+        co_return std::nullopt;
+    }
+    if (timed_out(ec, deadline)) {
+        co_return transient(errc::request_timeout, "TLS handshake with " + where +
+                                                       " did not finish before request_timeout");
+    }
+    const long verify = SSL_get_verify_result(ssl);
+    const std::string reason = verify != X509_V_OK ? std::string("certificate not trusted: ") +
+                                                         X509_verify_cert_error_string(verify)
+                                                   : ec.message();
+    co_return transient(errc::tls_failed, "TLS handshake with " + where + " failed: " + reason);
+}
+
 } // namespace
 
 oauth_client::oauth_client(token_endpoint endpoint, region tenant,
@@ -126,66 +181,31 @@ oauth_client::oauth_client(token_endpoint endpoint, region tenant,
 
 net::awaitable<token_outcome> oauth_client::request(const secret& body) const {
     const auto deadline = steady_clock::now() + timeout_;
-    const std::string where = endpoint_.host_header;
-
+    const std::string& where = endpoint_.host_header;
     auto resolved = co_await resolve(endpoint_, deadline);
     if (auto* f = std::get_if<transient_failure>(&resolved)) {
         co_return std::move(*f);
     }
-    const auto& results = std::get<tcp::resolver::results_type>(resolved);
-
-    auto ex = co_await net::this_coro::executor;
-    beast::tcp_stream socket(ex);
-    socket.expires_at(deadline);
-    auto [connect_ec, connected] = co_await socket.async_connect(results, use_nothrow);
-    if (connect_ec) {
-        co_return transient(timed_out(connect_ec, deadline) ? errc::request_timeout
-                                                            : errc::connect_failed,
-                            "cannot connect to " + where + ": " + connect_ec.message());
+    beast::tcp_stream socket(co_await net::this_coro::executor);
+    auto refused =
+        co_await connect(socket, std::get<tcp::resolver::results_type>(resolved), deadline, where);
+    if (refused) {
+        co_return std::move(*refused);
     }
-
-    http::request<http::string_body> req{http::verb::post, endpoint_.target, 11};
-    req.set(http::field::host, endpoint_.host_header);
-    req.set(http::field::content_type, token_request_content_type);
-    req.set("TenantRegion", to_string(tenant_));
-    req.set(http::field::accept, "application/json");
-    req.set(http::field::user_agent, "priava-tokend/" + std::string(version()));
-    req.set(http::field::connection, "close");
-    req.body().assign(body.reveal());
-    req.prepare_payload();
-
+    auto req = token_http_request(endpoint_, tenant_, body);
     if (!endpoint_.tls) {
         co_return co_await exchange(socket, socket, req, deadline, where);
     }
-
     auto tls = make_tls_client_context(ca_file_);
     if (!tls) {
         wipe(req.body());
         co_return transient(errc::tls_failed, tls.error().message);
     }
     beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), **tls);
-    SSL* ssl = stream.native_handle();
-    if (is_ip_literal(endpoint_.host)) {
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), endpoint_.host.c_str());
-    } else {
-        SSL_set_tlsext_host_name(ssl, endpoint_.host.c_str());
-        SSL_set1_host(ssl, endpoint_.host.c_str());
-    }
-    beast::get_lowest_layer(stream).expires_at(deadline);
-    auto [handshake_ec] =
-        co_await stream.async_handshake(net::ssl::stream_base::client, use_nothrow);
-    if (handshake_ec) {
+    auto untrusted = co_await handshake(stream, endpoint_.host, deadline, where);
+    if (untrusted) {
         wipe(req.body());
-        if (timed_out(handshake_ec, deadline)) {
-            co_return transient(errc::request_timeout,
-                                "TLS handshake with " + where +
-                                    " did not finish before request_timeout");
-        }
-        const long verify = SSL_get_verify_result(ssl);
-        const std::string reason = verify != X509_V_OK ? std::string("certificate not trusted: ") +
-                                                             X509_verify_cert_error_string(verify)
-                                                       : handshake_ec.message();
-        co_return transient(errc::tls_failed, "TLS handshake with " + where + " failed: " + reason);
+        co_return std::move(*untrusted);
     }
     co_return co_await exchange(stream, beast::get_lowest_layer(stream), req, deadline, where);
 }

@@ -1,20 +1,17 @@
+#include <priava_tokend/core/parse_number.hpp>
 #include <priava_tokend/priava/token_endpoint.hpp>
+
+#include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 
 #include <arpa/inet.h>
 
 namespace priava_tokend {
 namespace {
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
+namespace urls = boost::urls;
 
 failure bad_url(std::string what) {
     return make_failure(errc::config_invalid, std::move(what));
@@ -26,88 +23,78 @@ bool valid_reg_name(std::string_view host) {
     });
 }
 
-} // namespace
-
-bool is_loopback_host(std::string_view host) {
-    if (lower(host) == "localhost" || host == "::1") {
-        return true;
-    }
-    in_addr v4{};
-    const std::string copy(host);
-    return ::inet_pton(AF_INET, copy.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
-}
-
-outcome<token_endpoint> parse_token_url(std::string_view url) {
-    token_endpoint ep;
-    const auto scheme_end = url.find("://");
-    if (scheme_end == std::string_view::npos) {
-        return bad_url("token_url must start with https://");
-    }
-    const std::string scheme = lower(url.substr(0, scheme_end));
-    if (scheme == "https") {
+/// The scheme, the host and the port of `u` into `ep`; what is wrong otherwise. Messages never
+/// quote user info, which may hold a password.
+outcome<void> read_authority(const urls::url_view& u, token_endpoint& ep) {
+    if (u.scheme_id() == urls::scheme::https) {
         ep.tls = true;
-        ep.port = 443;
-    } else if (scheme == "http") {
+    } else if (u.scheme_id() == urls::scheme::http) {
         ep.tls = false;
         ep.port = 80;
     } else {
-        return bad_url("token_url scheme '" + scheme + "' is not https");
+        return bad_url("token_url scheme '" + std::string(u.scheme()) + "' is not https");
     }
-    std::string_view rest = url.substr(scheme_end + 3);
-    if (rest.find('#') != std::string_view::npos) {
-        return bad_url("token_url must not contain a fragment ('#')");
+    if (u.has_userinfo()) {
+        return bad_url("token_url must not contain user info ('user@')");
     }
-    if (std::any_of(rest.begin(), rest.end(),
+    if (u.host_type() == urls::host_type::ipv6) {
+        ep.host = u.host_ipv6_address().to_string();
+    } else if (u.host_type() == urls::host_type::ipv4 ||
+               (u.host_type() == urls::host_type::name && valid_reg_name(u.encoded_host()))) {
+        ep.host = u.encoded_host();
+    } else {
+        return bad_url("token_url host '" + std::string(u.encoded_host()) +
+                       "' is not a valid host name");
+    }
+    if (u.has_port()) {
+        const auto port = parse_number<std::uint16_t>(u.port());
+        if (!port || *port == 0) {
+            return bad_url("token_url port '" + std::string(u.port()) + "' is not 1-65535");
+        }
+        ep.port = *port;
+    }
+    return {};
+}
+
+} // namespace
+
+bool is_loopback_host(std::string_view host) {
+    std::string lower(host);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower == "localhost" || host == "::1") {
+        return true;
+    }
+    in_addr v4{};
+    return ::inet_pton(AF_INET, lower.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
+
+outcome<token_endpoint> parse_token_url(std::string_view url) {
+    if (url.find("://") == std::string_view::npos) {
+        return bad_url("token_url must start with https://");
+    }
+    if (std::any_of(url.begin(), url.end(),
                     [](unsigned char c) { return c <= ' ' || c == 0x7f; })) {
         return bad_url("token_url contains a space or control character");
     }
-    const auto authority_end = std::min(rest.find_first_of("/?"), rest.size());
-    std::string_view authority = rest.substr(0, authority_end);
-    ep.target = std::string(rest.substr(authority_end));
-    if (ep.target.empty() || ep.target.front() == '?') {
-        ep.target.insert(0, "/");
+    const auto u = urls::parse_absolute_uri(url);
+    if (!u) {
+        return bad_url("token_url is not a valid URL (" + u.error().message() + ")");
     }
-    if (authority.find('@') != std::string_view::npos) {
-        return bad_url("token_url must not contain user info ('user@')");
+    if (u->has_fragment()) {
+        return bad_url("token_url must not contain a fragment ('#')");
     }
-    std::string_view port_text;
-    if (!authority.empty() && authority.front() == '[') {
-        const auto close = authority.find(']');
-        if (close == std::string_view::npos) {
-            return bad_url("token_url has an unterminated IPv6 address");
-        }
-        ep.host = std::string(authority.substr(1, close - 1));
-        in6_addr v6{};
-        if (::inet_pton(AF_INET6, ep.host.c_str(), &v6) != 1) {
-            return bad_url("token_url host '" + ep.host + "' is not an IPv6 address");
-        }
-        const std::string_view after = authority.substr(close + 1);
-        if (!after.empty() && after.front() != ':') {
-            return bad_url("token_url has text after the IPv6 address");
-        }
-        port_text = after.empty() ? after : after.substr(1);
-    } else {
-        const auto colon = authority.rfind(':');
-        ep.host = std::string(authority.substr(0, colon));
-        port_text =
-            colon == std::string_view::npos ? std::string_view{} : authority.substr(colon + 1);
-        if (!valid_reg_name(ep.host)) {
-            return bad_url("token_url host '" + ep.host + "' is not a valid host name");
-        }
-    }
-    if (!port_text.empty() || authority.find(':') != std::string_view::npos) {
-        unsigned port = 0;
-        const auto [end, ec] =
-            std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-        if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size() ||
-            port == 0 || port > 65535) {
-            return bad_url("token_url port '" + std::string(port_text) + "' is not 1-65535");
-        }
-        ep.port = static_cast<std::uint16_t>(port);
+    token_endpoint ep;
+    if (auto ok = read_authority(*u, ep); !ok) {
+        return ok.error();
     }
     if (!ep.tls && !is_loopback_host(ep.host)) {
         return bad_url("token_url uses http:// to '" + ep.host +
                        "'; plain HTTP is only allowed to a loopback host (tests); use https://");
+    }
+    ep.target = u->encoded_path().empty() ? "/" : std::string(u->encoded_path());
+    if (u->has_query()) {
+        ep.target += "?" + std::string(u->encoded_query());
     }
     const bool v6 = ep.host.find(':') != std::string::npos;
     ep.host_header = v6 ? "[" + ep.host + "]" : ep.host;

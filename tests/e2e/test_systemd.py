@@ -387,6 +387,35 @@ class Notify(SystemdTestCase):
         # systemd kills the service once WATCHDOG_USEC passes without a ping.
         self.assertLess(max(intervals), 0.4, intervals)
 
+    def test_ready_comes_at_ready_timeout_when_priava_cannot_be_reached(self):
+        # Priava answers nothing but 503: no token comes, and the boot must not wait for one.
+        self.fake.faults([{"kind": "status", "status": 503, "count": 0}])
+        d = self.daemon(bootstrap={"code_file": self.code_file()},
+                        refresh={"ready_timeout": "1s", "min_backoff": "100ms",
+                                 "max_backoff": "200ms"})
+        started = time.monotonic()
+        d.start(wait_ready=False)
+        seen = d.wait_notify("READY=1", 10)
+        self.assertGreaterEqual(time.monotonic() - started, 0.9, "READY=1 before ready_timeout")
+        self.assertIn(notify_assignments(seen[-1])["STATUS"], ("retrying", "refreshing"))
+        self.assertEqual(d.get("/readyz")[0], 503)
+        self.assertIn("ready without a usable token (", d.logs())
+        self.fake.clear_faults()
+        self.assertEqual(d.wait_generation(1, seconds=20)["generation"], 1)
+
+    def test_ready_comes_at_once_when_priava_rejects_the_credential(self):
+        path = os.path.join(self.dir, "code")
+        with open(path, "w") as f:
+            f.write("a-code-priava-never-issued\n")
+        self.extra_secrets.append("a-code-priava-never-issued")
+        d = self.daemon(bootstrap={"code_file": path})
+        started = time.monotonic()
+        d.start(wait_ready=False)
+        seen = d.wait_notify("READY=1", 10)
+        self.assertLess(time.monotonic() - started, 5, "READY=1 waited for ready_timeout")
+        self.assertEqual(notify_assignments(seen[-1])["STATUS"], "reauth_required")
+        self.assertEqual(d.get("/v1/token")[2]["error"], "reauth_required")
+
     def test_signals_sent_the_moment_ready_arrives_are_handled(self):
         # systemd acts on READY=1 at once: `systemctl reload` or `stop` may signal right away.
         d = self.daemon()

@@ -7,6 +7,7 @@
 #include <priava_tokend/core/notifier.hpp>
 
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 
 #include <chrono>
 #include <list>

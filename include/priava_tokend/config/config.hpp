@@ -14,7 +14,7 @@
 
 namespace priava_tokend {
 
-/// The daemon's settings, one member per key of SPEC §3, with its documented default.
+/// The daemon's settings, one member per key of docs/configuration.md, with its default.
 struct config {
     struct priava_section {
         std::string token_url;
@@ -34,6 +34,8 @@ struct config {
         milliseconds max_backoff{300'000};
         milliseconds request_timeout{30'000};
         milliseconds serve_margin{60'000};
+        /// READY=1 at the latest this long after the start, token or not (docs/systemd.md).
+        milliseconds ready_timeout{60'000};
     } refresh;
     struct state_section {
         std::string path = "/var/lib/priava-tokend/state.json";

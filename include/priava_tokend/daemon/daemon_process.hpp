@@ -77,6 +77,7 @@ class daemon_process {
     socket_api api_;
     socket_server server_;
     net::steady_timer watchdog_timer_{io_};
+    net::steady_timer ready_timer_{io_};
     notifier keeper_done_;
     // Installed here, before start() can send READY=1: a supervisor may signal as soon as it sees
     // READY=1 (`systemctl reload`), and SIGHUP's default action would end the process.
@@ -86,6 +87,7 @@ class daemon_process {
     bool signals_alive_ = false;
     bool watchdog_alive_ = false;
     bool ready_ = false;
+    bool ready_timeout_passed_ = false;
     bool reloading_ = false;
     bool stopping_ = false;
     bool abandoned_ = false;

@@ -1,9 +1,10 @@
-#include <priava_tokend/cli/cli.hpp>
+#include <priava_tokend/cli/command_line.hpp>
 #include <priava_tokend/core/exit_code.hpp>
+#include <priava_tokend/core/parse_number.hpp>
 #include <priava_tokend/core/version.hpp>
 
+#include <algorithm>
 #include <array>
-#include <charconv>
 #include <string_view>
 #include <vector>
 
@@ -69,38 +70,39 @@ parsed_command_line usage_error(std::string message) {
             to_int(exit_code::usage)};
 }
 
-} // namespace
+const command_info* find_command(const std::vector<std::string_view>& words) {
+    for (const auto& c : commands) {
+        if (!words.empty() && words.front() == c.name) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
 
-parsed_command_line parse_command_line(std::span<const char* const> args) {
-    std::vector<std::string_view> words(args.begin() + (args.empty() ? 0 : 1), args.end());
-    const command_info* info = nullptr;
-    for (const auto word : words) {
-        if (word == "--version" || word == "-V") {
-            return {std::nullopt, "priava-tokend " + std::string(version()) + "\n", 0};
-        }
+/// --version and --help (anywhere), the internal command, or a missing or unknown command.
+std::optional<parsed_command_line> without_options(const std::vector<std::string_view>& words,
+                                                   const command_info* info) {
+    const auto has = [&](std::initializer_list<std::string_view> any) {
+        return std::any_of(words.begin(), words.end(), [&](std::string_view w) {
+            return std::find(any.begin(), any.end(), w) != any.end();
+        });
+    };
+    if (has({"--version", "-V"})) {
+        return parsed_command_line{std::nullopt, "priava-tokend " + std::string(version()) + "\n",
+                                   0};
     }
-    if (!words.empty()) {
-        for (const auto& c : commands) {
-            if (words.front() == c.name) {
-                info = &c;
-            }
-        }
-    }
-    for (const auto word : words) {
-        if (word == "--help" || word == "-h" || word == "help") {
-            if (info == nullptr) {
-                return {std::nullopt, general_usage(), 0};
-            }
-            return {std::nullopt,
-                    "usage: priava-tokend " + std::string(info->synopsis) + "\n\n" +
-                        std::string(info->help),
-                    0};
-        }
+    if (has({"--help", "-h", "help"})) {
+        return parsed_command_line{std::nullopt,
+                                   info == nullptr
+                                       ? general_usage()
+                                       : "usage: priava-tokend " + std::string(info->synopsis) +
+                                             "\n\n" + std::string(info->help),
+                                   0};
     }
     if (words.size() == 1 && words.front() == "token-request") {
         command_line internal;
         internal.cmd = command::token_request;
-        return {internal, {}, 0};
+        return parsed_command_line{internal, {}, 0};
     }
     if (words.empty()) {
         return usage_error("a command is required (run, bootstrap, token, status, healthcheck, "
@@ -109,86 +111,97 @@ parsed_command_line parse_command_line(std::span<const char* const> args) {
     if (info == nullptr) {
         return usage_error("unknown command '" + std::string(words.front().substr(0, 40)) + "'");
     }
+    return std::nullopt;
+}
 
+bool allowed(command cmd, std::string_view option) {
+    switch (cmd) {
+    case command::run:
+    case command::check_config:
+        return option == "--config";
+    case command::bootstrap:
+        return option == "--config" || option == "--code-file" || option == "--code" ||
+               option == "--force";
+    case command::token:
+        return option == "--socket" || option == "--min-ttl" || option == "--format";
+    case command::status:
+        return option == "--socket" || option == "--json";
+    case command::healthcheck:
+        return option == "--socket";
+    case command::token_request:
+        return false;
+    }
+    return false;
+}
+
+/// Sets what `option` with `text` means; a usage message when the value is wrong.
+std::optional<std::string> apply(command_line& line, std::string_view option, std::string text) {
+    if (option == "--config") {
+        line.config = std::move(text);
+    } else if (option == "--socket") {
+        line.socket = std::move(text);
+    } else if (option == "--code-file") {
+        line.code_file = std::move(text);
+    } else if (option == "--code") {
+        if (text != "-") {
+            return "the code is never taken on the command line (it would show in ps and shell "
+                   "history); use --code-file PATH or --code - to read it from standard input";
+        }
+        line.code_from_stdin = true;
+    } else if (option == "--min-ttl") {
+        const auto seconds = parse_number<unsigned>(text);
+        if (!seconds || *seconds > 86400) {
+            return "--min-ttl takes whole seconds from 0 to 86400";
+        }
+        line.min_ttl = std::chrono::seconds{*seconds};
+    } else if (option == "--format") {
+        constexpr std::array<std::pair<std::string_view, token_format>, 3> formats{
+            {{"raw", token_format::raw},
+             {"json", token_format::json},
+             {"header", token_format::header}}};
+        const auto* f = std::find_if(formats.begin(), formats.end(),
+                                     [&](const auto& known) { return known.first == text; });
+        if (f == formats.end()) {
+            return "--format takes raw, json or header";
+        }
+        line.format = f->second;
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+parsed_command_line parse_command_line(std::span<const char* const> args) {
+    const std::vector<std::string_view> words(args.begin() + (args.empty() ? 0 : 1), args.end());
+    const command_info* info = find_command(words);
+    if (auto answer = without_options(words, info)) {
+        return std::move(*answer);
+    }
     command_line line;
     line.cmd = info->cmd;
-    const auto allowed = [&](std::string_view option) {
-        switch (line.cmd) {
-        case command::run:
-        case command::check_config:
-            return option == "--config";
-        case command::bootstrap:
-            return option == "--config" || option == "--code-file" || option == "--code" ||
-                   option == "--force";
-        case command::token:
-            return option == "--socket" || option == "--min-ttl" || option == "--format";
-        case command::status:
-            return option == "--socket" || option == "--json";
-        case command::healthcheck:
-            return option == "--socket";
-        case command::token_request:
-            return false;
-        }
-        return false;
-    };
     for (std::size_t i = 1; i < words.size(); ++i) {
         std::string_view option = words[i];
         std::optional<std::string_view> value;
-        if (const auto eq = option.find('=');
-            option.starts_with("--") && eq != std::string_view::npos) {
+        if (const auto eq = option.find('='); option.starts_with("--") && eq != option.npos) {
             value = option.substr(eq + 1);
             option = option.substr(0, eq);
         }
-        if (!option.starts_with("--") || !allowed(option)) {
+        if (!option.starts_with("--") || !allowed(line.cmd, option)) {
             return usage_error("'" + std::string(option.substr(0, 40)) + "' is not an option of " +
                                std::string(info->name));
         }
-        const bool flag = option == "--force" || option == "--json";
-        if (flag) {
+        if (option == "--force" || option == "--json") {
             if (value) {
                 return usage_error(std::string(option) + " takes no value");
             }
             (option == "--force" ? line.force : line.json) = true;
             continue;
         }
-        if (!value) {
-            if (i + 1 >= words.size()) {
-                return usage_error(std::string(option) + " needs a value");
-            }
-            value = words[++i];
+        if (!value && i + 1 >= words.size()) {
+            return usage_error(std::string(option) + " needs a value");
         }
-        const std::string text(*value);
-        if (option == "--config") {
-            line.config = text;
-        } else if (option == "--socket") {
-            line.socket = text;
-        } else if (option == "--code-file") {
-            line.code_file = text;
-        } else if (option == "--code") {
-            if (text != "-") {
-                return usage_error("the code is never taken on the command line (it would show in "
-                                   "ps and shell history); use --code-file PATH or --code - to "
-                                   "read it from standard input");
-            }
-            line.code_from_stdin = true;
-        } else if (option == "--min-ttl") {
-            unsigned seconds = 0;
-            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-            if (text.empty() || ec != std::errc{} || end != text.data() + text.size() ||
-                seconds > 86400) {
-                return usage_error("--min-ttl takes whole seconds from 0 to 86400");
-            }
-            line.min_ttl = std::chrono::seconds{seconds};
-        } else if (option == "--format") {
-            if (text == "raw") {
-                line.format = token_format::raw;
-            } else if (text == "json") {
-                line.format = token_format::json;
-            } else if (text == "header") {
-                line.format = token_format::header;
-            } else {
-                return usage_error("--format takes raw, json or header");
-            }
+        if (auto wrong = apply(line, option, std::string(value ? *value : words[++i]))) {
+            return usage_error(*wrong);
         }
     }
     if (line.cmd == command::bootstrap && line.code_from_stdin == line.code_file.has_value()) {

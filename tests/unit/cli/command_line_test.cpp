@@ -1,4 +1,4 @@
-#include <priava_tokend/cli/cli.hpp>
+#include <priava_tokend/cli/command_line.hpp>
 
 #include <gtest/gtest.h>
 

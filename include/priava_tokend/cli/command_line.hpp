@@ -11,7 +11,7 @@ namespace priava_tokend {
 enum class command { run, bootstrap, token, status, healthcheck, check_config, token_request };
 enum class token_format { raw, json, header };
 
-/// The command line of SPEC §2, parsed.
+/// The command line of docs/command-line.md, parsed.
 struct command_line {
     command cmd = command::run;
     std::optional<std::string> config;
