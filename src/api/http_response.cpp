@@ -46,6 +46,15 @@ std::string serialize(http_message& message) {
     return out;
 }
 
+std::string_view response::wire(bool keep_alive) {
+    if (prepared) {
+        return keep_alive ? prepared->keep_alive : prepared->closing;
+    }
+    message.keep_alive(keep_alive);
+    serialized_ = serialize(message);
+    return serialized_;
+}
+
 std::shared_ptr<const prepared_answer> prepare(http_message message) {
     auto p = std::make_shared<prepared_answer>();
     p->status = message.result_int();

@@ -1,7 +1,7 @@
 #include <priava_tokend/api/routes.hpp>
 #include <priava_tokend/core/parse_number.hpp>
 
-#include <boost/url/parse.hpp>
+#include <boost/url/parse_query.hpp>
 
 #include <algorithm>
 #include <array>
@@ -31,13 +31,14 @@ constexpr std::array<known_path, 8> known_paths{{
 }};
 
 /// Fills `r.query` from `min_ttl`, `newer_than` and `wait`; anything else is a bad request.
-void parse_token_query(const urls::params_view& params, route& r) {
+void parse_token_query(const urls::params_encoded_view& params, route& r) {
     const auto fail = [&](std::string why) {
         r.outcome = route::verdict::bad_request;
         r.problem = std::move(why);
     };
     bool wait_given = false;
-    for (const auto param : params) {
+    for (const auto encoded : params) {
+        const urls::param param{encoded.key.decode(), encoded.value.decode(), encoded.has_value};
         if (param.key.empty() && !param.has_value) {
             continue; // "a&&b", a trailing "&"
         }
@@ -84,25 +85,28 @@ std::string_view to_string(api_path path) noexcept {
 
 route route_request(http::verb method, std::string_view target) {
     route r;
-    r.outcome = route::verdict::not_found;
-    const auto parsed = urls::parse_origin_form(target);
-    if (!parsed) {
-        return r; // not a path we could serve: an absolute URL, "*", garbage
-    }
-    const auto path = parsed->encoded_path();
+    const auto question = target.find('?');
+    const std::string_view path = target.substr(0, question);
+    const std::string_view query =
+        question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
     const auto known = std::find_if(known_paths.begin(), known_paths.end(),
                                     [&](const known_path& k) { return k.text == path; });
     if (known == known_paths.end()) {
+        r.outcome = route::verdict::not_found;
         return r;
     }
-    r.outcome = route::verdict::ok;
     r.path = known->path;
     if (method != known->method) {
         r.outcome = route::verdict::method_not_allowed;
         r.allow = known->allow;
-    } else if (known->path == api_path::token) {
-        parse_token_query(parsed->params(), r);
-    } else if (!parsed->encoded_query().empty()) {
+    } else if (known->path == api_path::token && !query.empty()) {
+        if (const auto params = urls::parse_query(query)) {
+            parse_token_query(*params, r);
+        } else {
+            r.outcome = route::verdict::bad_request;
+            r.problem = "the query is not valid (" + params.error().message() + ")";
+        }
+    } else if (!query.empty()) {
         r.outcome = route::verdict::bad_request;
         r.problem = std::string(known->text) + " takes no query parameters";
     }

@@ -47,18 +47,6 @@ response parse_error_response(const boost::system::error_code& ec) {
     return r;
 }
 
-/// Writes `res` as a connection that stays open (`keep_alive`) or closes needs it.
-net::awaitable<bool> write_response(connection_socket& socket, response& res, bool keep_alive) {
-    if (res.prepared) {
-        const std::string& bytes = keep_alive ? res.prepared->keep_alive : res.prepared->closing;
-        auto [ec, n] = co_await net::async_write(socket, net::buffer(bytes), use_nothrow);
-        co_return !ec;
-    }
-    res.message.keep_alive(keep_alive);
-    auto [ec, n] = co_await http::async_write(socket, res.message, use_nothrow);
-    co_return !ec;
-}
-
 } // namespace
 
 socket_server::socket_server(net::any_io_executor ex, int listening_fd, socket_api& api,
@@ -97,6 +85,10 @@ net::awaitable<void> socket_server::run() {
         if (!fd.valid()) {
             co_await after_accept_error(errno);
             continue;
+        }
+        if (fail_after_ && accepted_++ >= *fail_after_) {
+            throw boost::system::system_error(EINVAL, boost::system::system_category(),
+                                              "accept on the API socket (test hook)");
         }
         // At the cap the newcomer waits here (unserved) and the clients behind it in the listen
         // backlog, until an idle connection is evicted or one ends.
@@ -269,89 +261,74 @@ bool socket_server::allowed(caller& who) const {
 
 void socket_server::await_request(connection& me, bool first, bool started) {
     me.busy = false;
+    me.head_started = started;
     me.waiting_since = clock::now();
     me.deadline =
         me.waiting_since + (first || started ? limits_.head_timeout : limits_.idle_timeout);
     changes_.notify_all(); // an accept held at the cap may now evict this connection
 }
 
-net::awaitable<socket_server::read_result>
-socket_server::read_request(connection& me, boost::beast::flat_buffer& buffer,
-                            request_parser& parser, boost::system::error_code& ec) {
-    bool started = buffer.size() > 0;
-    for (;;) {
-        if (buffer.size() > 0) {
-            if (!started) {
-                started = true;
-                me.deadline = clock::now() + limits_.head_timeout;
-            }
-            const std::size_t used = parser.put(buffer.data(), ec);
-            buffer.consume(used);
-            if (ec == http::error::need_more) {
-                ec = {};
-            } else if (ec) {
-                co_return read_result::malformed;
-            }
-            if (parser.is_done()) {
-                co_return read_result::request;
-            }
-            if (used > 0 && buffer.size() > 0) {
-                continue;
-            }
+socket_server::read_result socket_server::parse_buffered(connection& me,
+                                                         boost::beast::flat_buffer& buffer,
+                                                         request_parser& parser,
+                                                         boost::system::error_code& ec) {
+    while (buffer.size() > 0) {
+        if (!me.head_started) {
+            me.head_started = true;
+            me.deadline = clock::now() + limits_.head_timeout;
         }
-        if (buffer.size() >= buffer.max_size()) {
-            ec = http::error::header_limit;
-            co_return read_result::malformed;
+        const std::size_t used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (ec == http::error::need_more) {
+            ec = {};
+        } else if (ec) {
+            return read_result::malformed;
         }
-        const std::size_t room = std::min(read_chunk, buffer.max_size() - buffer.size());
-        auto [read_ec, n] = co_await me.socket.async_read_some(buffer.prepare(room), use_nothrow);
-        if (read_ec) {
-            co_return read_result::gone; // peer gone, deadline passed, or shutting down
+        if (parser.is_done()) {
+            return read_result::request;
         }
-        buffer.commit(n);
+        if (used == 0) {
+            break;
+        }
     }
+    if (buffer.size() >= buffer.max_size()) {
+        ec = http::error::header_limit;
+        return read_result::malformed;
+    }
+    return read_result::need_more;
 }
 
-net::awaitable<response> socket_server::respond(connection& me, caller& who, bool refused,
-                                                const boost::system::error_code& ec,
-                                                request_head& head) {
+std::optional<response> socket_server::answer_now(caller& who, bool refused,
+                                                  const boost::system::error_code& ec,
+                                                  const route& r, const request_head& head) {
     if (ec) {
-        response res = parse_error_response(ec);
-        api_.counters().count(api_path::other, res.status());
-        co_return res;
+        return parse_error_response(ec);
     }
-    const route r = route_request(head.method, head.target);
-    response res;
     if (refused) {
         const peer_credentials* peer = who.credentials();
         log_.warning("refused " + std::string(to_string(r.path)) + " from " +
                      (peer ? peer->describe() : std::string("an unknown peer")) +
                      ": not in listen.allow_uids or listen.allow_gids");
-        res = error_response(403, "forbidden", "this user may not use the token socket");
+        response res = error_response(403, "forbidden", "this user may not use the token socket");
         res.close = true;
-    } else if (auto now = api_.answer_now(r, head)) {
-        res = std::move(*now);
-    } else {
-        me.deadline = clock::time_point::max(); // the keeper bounds every wait
-        res = co_await api_.answer(r, head, who);
+        return res;
     }
-    if (r.path == api_path::bootstrap) {
-        wipe(head.body); // it held a code
-    }
-    api_.counters().count(r.path, res.status());
-    co_return res;
+    return api_.answer_now(r, head);
 }
 
+/// Keeps the connection list and the counters true whichever way a session ends.
+struct socket_server::registration {
+    socket_server& server;
+    connection_list::iterator self;
+    ~registration() {
+        server.connections_.erase(self);
+        --server.api_.connections().open;
+        server.changes_.notify_all();
+    }
+};
+
 net::awaitable<void> socket_server::session(connection_list::iterator self) {
-    struct registration {
-        socket_server& server;
-        connection_list::iterator self;
-        ~registration() {
-            server.connections_.erase(self);
-            --server.api_.connections().open;
-            server.changes_.notify_all();
-        }
-    } reg{*this, self};
+    const registration reg{*this, self};
     connection& me = *self;
     caller who{me.socket.native_handle(), std::nullopt};
     const bool refused = !allowed(who);
@@ -362,15 +339,33 @@ net::awaitable<void> socket_server::session(connection_list::iterator self) {
         parser.eager(true);
         await_request(me, first, buffer.size() > 0);
         boost::system::error_code ec;
-        if (co_await read_request(me, buffer, parser, ec) == read_result::gone) {
-            break;
+        auto got = parse_buffered(me, buffer, parser, ec);
+        while (got == read_result::need_more) {
+            const std::size_t room = std::min(read_chunk, buffer.max_size() - buffer.size());
+            auto [read_ec, n] =
+                co_await me.socket.async_read_some(buffer.prepare(room), use_nothrow);
+            buffer.commit(read_ec ? 0 : n);
+            got = read_ec ? read_result::gone : parse_buffered(me, buffer, parser, ec);
+        }
+        if (got == read_result::gone) {
+            break; // peer gone, deadline passed, or shutting down
         }
         me.busy = true;
-        response res = co_await respond(me, who, refused, ec, head);
-        const bool keep_alive = !ec && parser.keep_alive() && !res.close && !stopping_;
+        const route r = ec ? route{} : route_request(head.method, head.target);
+        auto res = answer_now(who, refused, ec, r, head);
+        if (!res) {
+            me.deadline = clock::time_point::max(); // the keeper bounds every wait
+            res = co_await api_.answer(r, head, who);
+        }
+        if (r.path == api_path::bootstrap) {
+            wipe(head.body); // it held a code
+        }
+        api_.counters().count(r.path, res->status());
+        const bool keep_alive = !ec && parser.keep_alive() && !res->close && !stopping_;
         me.deadline = clock::now() + limits_.write_timeout;
-        const bool written = co_await write_response(me.socket, res, keep_alive);
-        if (!written || !keep_alive) {
+        auto [write_ec, n] =
+            co_await net::async_write(me.socket, net::buffer(res->wire(keep_alive)), use_nothrow);
+        if (write_ec || !keep_alive) {
             break;
         }
     }

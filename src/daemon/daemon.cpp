@@ -164,7 +164,9 @@ int run_daemon(const config_location& where, const environment& env) {
     }
     std::signal(SIGPIPE, SIG_IGN);
     std::signal(SIGXFSZ, SIG_IGN); // a file-size limit makes the state write fail, not the process
-    net::io_context io{1};
+    // One thread runs every socket and timer; the helper threads only post completions to it.
+    // So the reactor needs no locks of its own (the scheduler keeps its own, for those posts).
+    net::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     return serve({io, blocking->get_executor(), log, store, *listener}, cfg, std::move(*connection),
                  std::move(*begin), where, env);
 }

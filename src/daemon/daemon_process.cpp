@@ -1,3 +1,4 @@
+#include <priava_tokend/core/parse_number.hpp>
 #include <priava_tokend/daemon/daemon_process.hpp>
 
 #include <boost/asio/bind_executor.hpp>
@@ -59,6 +60,12 @@ daemon_process::daemon_process(resources r, config cfg, priava_connection connec
     , api_(keeper_, r.log, cfg_.state.path)
     , server_(io_.get_executor(), r.listener.fd, api_, r.log, limits_for(cfg_)) {
     keeper_.on_change([this] { report(); });
+#ifdef PRIAVA_TOKEND_TEST_HOOKS
+    // tests/e2e/test_supervision.py kills the accept loop this way; release builds lack it.
+    if (const auto n = env_.get("PRIAVA_TOKEND_TEST_FAIL_ACCEPT_AFTER")) {
+        server_.fail_after_accepting(parse_number<std::size_t>(*n).value_or(0));
+    }
+#endif
 }
 
 void daemon_process::start() {

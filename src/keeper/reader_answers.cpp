@@ -13,6 +13,11 @@ bool ending(const keeper_fsm& k) {
     return k.phase() == keeper_phase::stopping || k.phase() == keeper_phase::stopped;
 }
 
+/// A request in flight at shutdown still settles; a reader waiting for it waits until then.
+bool stopped(const keeper_fsm& k) {
+    return k.phase() == keeper_phase::stopped;
+}
+
 bool dead(const keeper_fsm& k) {
     return k.phase() == keeper_phase::reauth_required;
 }
@@ -85,7 +90,7 @@ std::optional<token_answer> min_ttl_answer_now(const keeper_fsm& k, seconds min_
 std::optional<token_answer> min_ttl_answer(const keeper_fsm& k, const keeper_fsm::ticket& t,
                                            seconds min_ttl, bool deadline_passed) {
     const bool settled = k.settled_requests() > t.settled_requests && !k.request_in_flight();
-    const bool done = k.usable_token(min_ttl) != nullptr || dead(k) || settled || ending(k);
+    const bool done = k.usable_token(min_ttl) != nullptr || dead(k) || settled || stopped(k);
     if (!done && !deadline_passed) {
         return std::nullopt;
     }
@@ -123,7 +128,7 @@ std::optional<token_answer> forced_refresh_answer(const keeper_fsm& k, const kee
     const held_token* held = k.held();
     const bool newer = held != nullptr && held->generation > t.generation;
     const bool settled = k.settled_requests() > t.settled_requests && !k.request_in_flight();
-    const bool done = newer || dead(k) || settled || ending(k);
+    const bool done = newer || dead(k) || settled || stopped(k);
     if (!done && !deadline_passed) {
         return std::nullopt;
     }

@@ -84,7 +84,8 @@ std::string token_body(const issued_tokens& tokens, bool with_access) {
     return json::serialize(body);
 }
 
-/// Priava's 429 carries the retry time in the body, as a UTC date without a zone (SPEC §1).
+/// Priava's 429 carries the retry time in the body, as a UTC date without a zone (Priava's
+/// rate-limit documentation).
 answer_t rate_limit_answer(const http_request& req, std::chrono::seconds retry_after) {
     std::string when = format_rfc3339(std::chrono::system_clock::now() + retry_after);
     when.pop_back(); // the 'Z'

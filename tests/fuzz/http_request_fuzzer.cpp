@@ -3,9 +3,7 @@
 #include <priava_tokend/api/request_parser.hpp>
 #include <priava_tokend/api/routes.hpp>
 #include <priava_tokend/api/socket_api.hpp>
-#include <priava_tokend/core/sha256.hpp>
-#include <priava_tokend/keeper/credential_fingerprint.hpp>
-#include <priava_tokend/keeper/state_codec.hpp>
+#include <priava_tokend/keeper/state_file_store.hpp>
 #include <priava_tokend/priava/form_encoding.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -20,7 +18,8 @@ using namespace priava_tokend;
 
 struct daemon_parts {
     daemon_parts()
-        : keeper(io.get_executor(), settings(), log)
+        : store("/nonexistent/state.json", "fingerprint", io.get_executor())
+        , keeper(io.get_executor(), io.get_executor(), keeper_settings{}, store, log)
         , api(keeper, log, "/nonexistent/state.json") {
         stored_tokens t;
         t.refresh_token = secret{"refresh+/="};
@@ -30,13 +29,9 @@ struct daemon_parts {
         t.generation = 3;
         keeper.adopt(std::move(t));
     }
-    static keeper_settings settings() {
-        keeper_settings s;
-        s.state_path = "/nonexistent/state.json";
-        return s;
-    }
     boost::asio::io_context io;
     logger log{log_format::text, log_level::error, false, -1};
+    state_file_store store;
     token_keeper keeper;
     socket_api api;
 };

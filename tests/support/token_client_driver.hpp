@@ -1,9 +1,8 @@
 #pragma once
 
+#include <priava_tokend/core/run_to_completion.hpp>
 #include <priava_tokend/priava/token_client.hpp>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -16,15 +15,7 @@ namespace priava_tokend::testing {
 inline token_outcome run_request(net::io_context& io, const token_client& client,
                                  const secret& body) {
     using namespace std::chrono_literals;
-    std::optional<token_outcome> result;
-    net::co_spawn(io, client.request(body), [&](std::exception_ptr e, token_outcome o) {
-        ASSERT_FALSE(e);
-        result = std::move(o);
-    });
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (!result && std::chrono::steady_clock::now() < deadline) {
-        io.run_for(20ms);
-    }
+    auto result = run_to_completion(io, client.request(body), 20s);
     EXPECT_TRUE(result) << "no outcome within 20 s";
     return result ? std::move(*result) : token_outcome{transient_failure{}};
 }

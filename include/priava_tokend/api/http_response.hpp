@@ -22,12 +22,20 @@ struct prepared_answer {
 
 /// A response ready for a connection: a message made for this request, or a prepared answer.
 /// Every response carries `Cache-Control: no-store`.
-struct response {
+class response {
+  public:
     http_message message;
     std::shared_ptr<const prepared_answer> prepared;
     bool close = false; ///< close the connection after writing it
 
     unsigned status() const noexcept { return prepared ? prepared->status : message.result_int(); }
+
+    /// The bytes to write, for a connection that stays open (`keep_alive`) or closes after it;
+    /// valid while this object lives and is not changed.
+    std::string_view wire(bool keep_alive);
+
+  private:
+    std::string serialized_;
 };
 
 /// A response with `Content-Type`, `Cache-Control: no-store` and the body (its length set).

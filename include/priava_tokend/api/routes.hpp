@@ -10,7 +10,7 @@
 
 namespace priava_tokend {
 
-/// The endpoints of the socket API (SPEC §4). `other` is every unknown path.
+/// The endpoints of the socket API (docs/socket-api.md). `other` is every unknown path.
 enum class api_path {
     token,
     token_refresh,

@@ -11,11 +11,12 @@
 
 #include <chrono>
 #include <list>
+#include <optional>
 #include <vector>
 
 namespace priava_tokend {
 
-/// Connection limits of SPEC §4, each a named duration with its default.
+/// Connection limits of docs/socket-api.md, each a named duration with its default.
 struct server_limits {
     std::size_t max_connections = 1024;
     std::chrono::seconds head_timeout{10};  ///< to finish a request head once it began
@@ -50,6 +51,10 @@ class socket_server {
     net::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
 
     void set_limits(server_limits limits) { limits_ = std::move(limits); }
+
+    /// Test builds only (PRIAVA_TOKEND_TEST_HOOKS): after `accepted` connections, the accept loop
+    /// fails as it would on a broken listening socket.
+    void fail_after_accepting(std::size_t accepted) { fail_after_ = accepted; }
     std::size_t connections() const noexcept { return connections_.size(); }
 
   private:
@@ -59,9 +64,11 @@ class socket_server {
         std::chrono::steady_clock::time_point waiting_since; ///< for a request (head) to come
         bool busy = false;
         bool closing = false;
+        bool head_started = false; ///< bytes of the next request arrived
     };
     using connection_list = std::list<connection>;
-    enum class read_result { request, malformed, gone };
+    struct registration;
+    enum class read_result { request, malformed, need_more, gone };
 
     /// Asio keeps the reactor state of every socket it has registered in a pool, for reuse, and
     /// never frees it. Made one at a time during a burst of connections, those small objects
@@ -74,12 +81,18 @@ class socket_server {
     /// At the cap, closes an idle connection or waits for one to end.
     net::awaitable<void> make_room();
     void admit(int fd);
+    /// One coroutine per connection. The steps that need no waiting are plain functions: a
+    /// coroutine frame per step would cost an allocation per request.
     net::awaitable<void> session(connection_list::iterator self);
     void await_request(connection& me, bool first, bool started);
-    net::awaitable<read_result> read_request(connection& me, boost::beast::flat_buffer& buffer,
-                                             request_parser& parser, boost::system::error_code& ec);
-    net::awaitable<response> respond(connection& me, caller& who, bool refused,
-                                     const boost::system::error_code& ec, request_head& head);
+    /// Feeds what `buffer` holds to `parser`: a whole request, a malformed one, or more to read.
+    read_result parse_buffered(connection& me, boost::beast::flat_buffer& buffer,
+                               request_parser& parser, boost::system::error_code& ec);
+    /// The answer unless it must wait for the keeper: parse errors, refusals, and what
+    /// `socket_api::answer_now` can tell.
+    std::optional<response> answer_now(caller& who, bool refused,
+                                       const boost::system::error_code& ec, const route& r,
+                                       const request_head& head);
     bool allowed(caller& who) const;
     net::awaitable<void> sweep();
     /// The connection that has waited longest for a request, if any is not busy.
@@ -100,6 +113,8 @@ class socket_server {
     std::size_t peak_connections_ = 0; ///< since the last time there were none
     bool sweeping_ = false;
     bool stopping_ = false;
+    std::optional<std::size_t> fail_after_;
+    std::size_t accepted_ = 0;
     uid_t own_uid_;
 };
 

@@ -2,7 +2,7 @@
 
 namespace priava_tokend {
 
-/// Exit statuses of SPEC §2 (sysexits.h values).
+/// Exit statuses of docs/command-line.md (sysexits.h values).
 enum class exit_code : int {
     ok = 0,
     failed = 1,         ///< the operation failed; the message says why

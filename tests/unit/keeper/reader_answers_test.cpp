@@ -143,13 +143,19 @@ TEST_F(ReaderAnswers, ALongPollIsAnsweredByTheNextGeneration) {
     EXPECT_EQ(newer_than_answer(fsm, 1, false)->token->generation, 2u);
 }
 
-TEST_F(ReaderAnswers, ReadersAreAnsweredWhenTheKeeperStops) {
+TEST_F(ReaderAnswers, AtShutdownAReaderWaitsForTheRequestInFlightALongPollDoesNot) {
     start();
     clock.advance(1h);
     auto a = fsm.reader_with_min_ttl(long_job);
     fsm.shutdown();
-    EXPECT_TRUE(min_ttl_answer(fsm, a.waiting, long_job, false));
-    EXPECT_TRUE(newer_than_answer(fsm, 5, false));
+    EXPECT_FALSE(min_ttl_answer(fsm, a.waiting, long_job, false)) << "its refresh is in flight";
+    EXPECT_TRUE(newer_than_answer(fsm, 5, false)) << "a long poll would hold the shutdown";
+    succeed("2");
+    EXPECT_EQ(fsm.phase(), keeper_phase::stopped);
+    const auto answer = min_ttl_answer(fsm, a.waiting, long_job, false);
+    ASSERT_TRUE(answer);
+    ASSERT_NE(answer->token, nullptr);
+    EXPECT_EQ(answer->token->generation, 2u);
 }
 
 } // namespace
