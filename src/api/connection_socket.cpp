@@ -13,7 +13,7 @@ boost::system::error_code connection_socket::adopt(int fd) {
     }
     namespace ops = boost::asio::detail::socket_ops;
     auto& state = impl_.get_implementation().state_;
-    state = static_cast<ops::state_type>((state & ~ops::possible_dup) | ops::internal_non_blocking);
+    state = static_cast<ops::state_type>((state & ~ops::possible_dup) | ops::non_blocking);
     return ec;
 }
 

@@ -9,13 +9,13 @@ namespace priava_tokend {
 namespace http = boost::beast::http;
 
 response make_response(unsigned status, std::string_view content_type, std::string body) {
-    response r;
-    r.message.result(status);
-    r.message.set(http::field::content_type, content_type);
-    r.message.set(http::field::cache_control, "no-store");
-    r.message.body() = std::move(body);
-    r.message.prepare_payload();
-    return r;
+    http_message m;
+    m.result(status);
+    m.set(http::field::content_type, content_type);
+    m.set(http::field::cache_control, "no-store");
+    m.body() = std::move(body);
+    m.prepare_payload();
+    return response(std::move(m));
 }
 
 std::string error_body(std::string_view error, std::string_view description) {
@@ -47,11 +47,11 @@ std::string serialize(http_message& message) {
 }
 
 std::string_view response::wire(bool keep_alive) {
-    if (prepared) {
-        return keep_alive ? prepared->keep_alive : prepared->closing;
+    if (prepared_) {
+        return keep_alive ? prepared_->keep_alive : prepared_->closing;
     }
-    message.keep_alive(keep_alive);
-    serialized_ = serialize(message);
+    message_->keep_alive(keep_alive);
+    serialized_ = serialize(*message_);
     return serialized_;
 }
 

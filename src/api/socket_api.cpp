@@ -35,8 +35,8 @@ response refused(const token_answer& a) {
     }
     response r = make_response(status, json_type, std::move(body));
     if (status == 503) {
-        r.message.set(http::field::retry_after,
-                      std::to_string(std::max<std::int64_t>(1, a.retry_after.count())));
+        r.message().set(http::field::retry_after,
+                        std::to_string(std::max<std::int64_t>(1, a.retry_after.count())));
     }
     return r;
 }
@@ -108,7 +108,7 @@ response unroutable(const route& r) {
     case route::verdict::method_not_allowed: {
         response res = error_response(405, "method_not_allowed",
                                       "use " + std::string(r.allow) + " for this path");
-        res.message.set(http::field::allow, r.allow);
+        res.message().set(http::field::allow, r.allow);
         return res;
     }
     case route::verdict::bad_request:
@@ -145,11 +145,9 @@ response socket_api::token(const token_answer& a) {
         o["region"] = to_string(keeper_.settings().tenant);
         o["generation"] = t.generation;
         response fresh = make_response(200, json_type, json::serialize(o));
-        cache_ = cached_token{t.generation, left, prepare(std::move(fresh.message))};
+        cache_ = cached_token{t.generation, left, prepare(std::move(fresh.message()))};
     }
-    response r;
-    r.prepared = cache_.answer;
-    return r;
+    return response(cache_.answer);
 }
 
 response socket_api::status() const {

@@ -25,7 +25,6 @@ namespace {
 namespace http = boost::beast::http;
 using clock = std::chrono::steady_clock;
 
-constexpr std::size_t read_buffer_limit = 16 * 1024;
 /// Connections whose reactor state is allocated at start (the default cap); more, on demand.
 constexpr std::size_t reserved_connections = 1024;
 /// After a burst of at least this many connections has ended, the heap is trimmed.
@@ -45,6 +44,27 @@ response parse_error_response(const boost::system::error_code& ec) {
     }
     r.close = true;
     return r;
+}
+
+using io_result = std::tuple<boost::system::error_code, std::size_t>;
+
+/// A read that does not wait: `would_block` when nothing is there yet.
+io_result read_now(connection_socket& socket, const net::mutable_buffer& into) {
+    boost::system::error_code ec;
+    const std::size_t n = socket.read_some(into, ec);
+    return {ec, n};
+}
+
+/// Writes what the socket takes now and removes it from `bytes`; an error only for a broken
+/// connection.
+io_result write_now(connection_socket& socket, std::string_view& bytes) {
+    boost::system::error_code ec;
+    const std::size_t n = socket.write_some(net::buffer(bytes), ec);
+    if (ec == net::error::would_block) {
+        return io_result{boost::system::error_code{}, 0};
+    }
+    bytes.remove_prefix(ec ? bytes.size() : n);
+    return {ec, n};
 }
 
 } // namespace
@@ -138,8 +158,8 @@ net::awaitable<void> socket_server::make_room() {
 void socket_server::admit(int fd) {
     // Registered here, not when the session first runs, so a burst of accepts counts at once.
     const auto now = clock::now();
-    const auto entry = connections_.insert(
-        connections_.end(), connection{connection_socket(ex_), now + limits_.head_timeout, now});
+    const auto entry = connections_.emplace(connections_.end(), connection_socket(ex_),
+                                            now + limits_.head_timeout, now);
     if (const auto ec = entry->socket.adopt(fd)) {
         connections_.erase(entry);
         log_.error("cannot take a connection of the API socket: " + ec.message());
@@ -269,22 +289,21 @@ void socket_server::await_request(connection& me, bool first, bool started) {
 }
 
 socket_server::read_result socket_server::parse_buffered(connection& me,
-                                                         boost::beast::flat_buffer& buffer,
-                                                         request_parser& parser,
                                                          boost::system::error_code& ec) {
+    auto& buffer = me.buffer;
     while (buffer.size() > 0) {
         if (!me.head_started) {
             me.head_started = true;
             me.deadline = clock::now() + limits_.head_timeout;
         }
-        const std::size_t used = parser.put(buffer.data(), ec);
+        const std::size_t used = me.parser->put(buffer.data(), ec);
         buffer.consume(used);
         if (ec == http::error::need_more) {
             ec = {};
         } else if (ec) {
             return read_result::malformed;
         }
-        if (parser.is_done()) {
+        if (me.parser->is_done()) {
             return read_result::request;
         }
         if (used == 0) {
@@ -298,22 +317,21 @@ socket_server::read_result socket_server::parse_buffered(connection& me,
     return read_result::need_more;
 }
 
-std::optional<response> socket_server::answer_now(caller& who, bool refused,
-                                                  const boost::system::error_code& ec,
-                                                  const route& r, const request_head& head) {
+std::optional<response> socket_server::answer_now(connection& me, bool refused,
+                                                  const boost::system::error_code& ec) {
     if (ec) {
         return parse_error_response(ec);
     }
     if (refused) {
-        const peer_credentials* peer = who.credentials();
-        log_.warning("refused " + std::string(to_string(r.path)) + " from " +
+        const peer_credentials* peer = me.who.credentials();
+        log_.warning("refused " + std::string(to_string(me.request.path)) + " from " +
                      (peer ? peer->describe() : std::string("an unknown peer")) +
                      ": not in listen.allow_uids or listen.allow_gids");
         response res = error_response(403, "forbidden", "this user may not use the token socket");
         res.close = true;
         return res;
     }
-    return api_.answer_now(r, head);
+    return api_.answer_now(me.request, me.head);
 }
 
 /// Keeps the connection list and the counters true whichever way a session ends.
@@ -330,42 +348,52 @@ struct socket_server::registration {
 net::awaitable<void> socket_server::session(connection_list::iterator self) {
     const registration reg{*this, self};
     connection& me = *self;
-    caller who{me.socket.native_handle(), std::nullopt};
-    const bool refused = !allowed(who);
-    boost::beast::flat_buffer buffer(read_buffer_limit);
-    request_head head;
+    me.who = caller{me.socket.native_handle(), std::nullopt};
+    const bool refused = !allowed(me.who);
     for (bool first = true; !stopping_ || first; first = false) {
-        request_parser parser(head);
-        parser.eager(true);
-        await_request(me, first, buffer.size() > 0);
+        me.parser.emplace(me.head).eager(true);
+        await_request(me, first, me.buffer.size() > 0);
         boost::system::error_code ec;
-        auto got = parse_buffered(me, buffer, parser, ec);
-        while (got == read_result::need_more) {
-            const std::size_t room = std::min(read_chunk, buffer.max_size() - buffer.size());
-            auto [read_ec, n] =
-                co_await me.socket.async_read_some(buffer.prepare(room), use_nothrow);
-            buffer.commit(read_ec ? 0 : n);
-            got = read_ec ? read_result::gone : parse_buffered(me, buffer, parser, ec);
+        auto got = parse_buffered(me, ec);
+        // A new client's request is usually there when it is accepted: read it without
+        // suspending, and wait only when it is not.
+        for (bool at_once = first; got == read_result::need_more; at_once = false) {
+            const auto room =
+                me.buffer.prepare(std::min(read_chunk, me.buffer.max_size() - me.buffer.size()));
+            io_result read;
+            if (at_once) {
+                read = read_now(me.socket, room);
+            } else {
+                read = co_await me.socket.async_read_some(room, use_nothrow);
+            }
+            const auto [read_ec, n] = read;
+            me.buffer.commit(read_ec ? 0 : n);
+            got = read_ec == net::error::would_block ? read_result::need_more
+                  : read_ec                          ? read_result::gone
+                                                     : parse_buffered(me, ec);
         }
         if (got == read_result::gone) {
             break; // peer gone, deadline passed, or shutting down
         }
         me.busy = true;
-        const route r = ec ? route{} : route_request(head.method, head.target);
-        auto res = answer_now(who, refused, ec, r, head);
-        if (!res) {
+        me.request = ec ? route{} : route_request(me.head.method, me.head.target);
+        me.answer = answer_now(me, refused, ec);
+        if (!me.answer) {
             me.deadline = clock::time_point::max(); // the keeper bounds every wait
-            res = co_await api_.answer(r, head, who);
+            me.answer = co_await api_.answer(me.request, me.head, me.who);
         }
-        if (r.path == api_path::bootstrap) {
-            wipe(head.body); // it held a code
+        if (me.request.path == api_path::bootstrap) {
+            wipe(me.head.body); // it held a code
         }
-        api_.counters().count(r.path, res->status());
-        const bool keep_alive = !ec && parser.keep_alive() && !res->close && !stopping_;
+        api_.counters().count(me.request.path, me.answer->status());
+        const bool keep_alive = !ec && me.parser->keep_alive() && !me.answer->close && !stopping_;
         me.deadline = clock::now() + limits_.write_timeout;
-        auto [write_ec, n] =
-            co_await net::async_write(me.socket, net::buffer(res->wire(keep_alive)), use_nothrow);
-        if (write_ec || !keep_alive) {
+        auto bytes = me.answer->wire(keep_alive);
+        io_result written = write_now(me.socket, bytes); // a response fits the socket buffer
+        if (!std::get<0>(written) && !bytes.empty()) {
+            written = co_await net::async_write(me.socket, net::buffer(bytes), use_nothrow);
+        }
+        if (std::get<0>(written) || !keep_alive) {
             break;
         }
     }

@@ -16,6 +16,10 @@ namespace priava_tokend {
 /// nginx (bench/run: 9.2 system calls per connection, nginx 7.1). `adopt` tells Asio what the
 /// descriptor is, through the socket's implementation state; that state is Asio's detail, so
 /// tests/unit/api/connection_socket_test.cpp checks the effect on every build.
+///
+/// The socket is also non-blocking for Asio's synchronous operations: `read_some` and
+/// `write_some` answer `would_block` rather than wait, so the server can try them before it
+/// suspends its coroutine on an asynchronous one.
 class connection_socket : public net::local::stream_protocol::socket {
   public:
     using net::local::stream_protocol::socket::basic_stream_socket;

@@ -20,21 +20,34 @@ struct prepared_answer {
     std::string closing;
 };
 
-/// A response ready for a connection: a message made for this request, or a prepared answer.
-/// Every response carries `Cache-Control: no-store`.
+/// A response ready for a connection: a message made for this request, or a prepared answer
+/// shared with other requests. Cheap to move: the message lives on the heap, and the common
+/// answer (the token) has none. Every response carries `Cache-Control: no-store`.
 class response {
   public:
-    http_message message;
-    std::shared_ptr<const prepared_answer> prepared;
-    bool close = false; ///< close the connection after writing it
+    response() = default;
+    explicit response(http_message message)
+        : message_(std::make_unique<http_message>(std::move(message))) {}
+    explicit response(std::shared_ptr<const prepared_answer> prepared)
+        : prepared_(std::move(prepared)) {}
 
-    unsigned status() const noexcept { return prepared ? prepared->status : message.result_int(); }
+    /// The message made for this request, to set headers on; a response made from a prepared
+    /// answer has none.
+    http_message& message() { return *message_; }
+
+    unsigned status() const noexcept {
+        return prepared_ ? prepared_->status : message_ ? message_->result_int() : 500;
+    }
 
     /// The bytes to write, for a connection that stays open (`keep_alive`) or closes after it;
     /// valid while this object lives and is not changed.
     std::string_view wire(bool keep_alive);
 
+    bool close = false; ///< close the connection after writing it
+
   private:
+    std::unique_ptr<http_message> message_;
+    std::shared_ptr<const prepared_answer> prepared_;
     std::string serialized_;
 };
 

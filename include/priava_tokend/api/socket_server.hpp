@@ -58,13 +58,30 @@ class socket_server {
     std::size_t connections() const noexcept { return connections_.size(); }
 
   private:
+    /// The largest request a connection buffers (head, body and what is pipelined behind them).
+    static constexpr std::size_t read_buffer_limit = 16 * 1024;
+
     struct connection {
+        connection(connection_socket s, std::chrono::steady_clock::time_point head_deadline,
+                   std::chrono::steady_clock::time_point now)
+            : socket(std::move(s))
+            , deadline(head_deadline)
+            , waiting_since(now) {}
+
         connection_socket socket;
         std::chrono::steady_clock::time_point deadline;
         std::chrono::steady_clock::time_point waiting_since; ///< for a request (head) to come
         bool busy = false;
         bool closing = false;
         bool head_started = false; ///< bytes of the next request arrived
+        // What a request needs, kept here rather than in the session's coroutine frame: Asio
+        // recycles frames only up to 1 KiB; a larger one would cost an allocation per connection.
+        caller who;
+        boost::beast::flat_buffer buffer{read_buffer_limit};
+        request_head head;
+        std::optional<request_parser> parser;
+        route request;
+        std::optional<response> answer;
     };
     using connection_list = std::list<connection>;
     struct registration;
@@ -85,14 +102,13 @@ class socket_server {
     /// coroutine frame per step would cost an allocation per request.
     net::awaitable<void> session(connection_list::iterator self);
     void await_request(connection& me, bool first, bool started);
-    /// Feeds what `buffer` holds to `parser`: a whole request, a malformed one, or more to read.
-    read_result parse_buffered(connection& me, boost::beast::flat_buffer& buffer,
-                               request_parser& parser, boost::system::error_code& ec);
+    /// Feeds what the connection's buffer holds to its parser: a whole request, a malformed one,
+    /// or more to read.
+    read_result parse_buffered(connection& me, boost::system::error_code& ec);
     /// The answer unless it must wait for the keeper: parse errors, refusals, and what
     /// `socket_api::answer_now` can tell.
-    std::optional<response> answer_now(caller& who, bool refused,
-                                       const boost::system::error_code& ec, const route& r,
-                                       const request_head& head);
+    std::optional<response> answer_now(connection& me, bool refused,
+                                       const boost::system::error_code& ec);
     bool allowed(caller& who) const;
     net::awaitable<void> sweep();
     /// The connection that has waited longest for a request, if any is not busy.

@@ -20,7 +20,13 @@ TEST(ConnectionSocket, AdoptsANonBlockingDescriptorWithoutChangingIt) {
     ASSERT_FALSE(socket.adopt(pair[0]));
     // Asio knows the descriptor is non-blocking (it will not ioctl it), and it is.
     EXPECT_TRUE(socket.native_non_blocking());
+    EXPECT_TRUE(socket.non_blocking());
     EXPECT_NE(::fcntl(pair[0], F_GETFL) & O_NONBLOCK, 0);
+    // Synchronous operations do not wait.
+    char nothing[4];
+    boost::system::error_code would_block;
+    EXPECT_EQ(socket.read_some(net::buffer(nothing), would_block), 0u);
+    EXPECT_EQ(would_block, net::error::would_block);
 
     // It works as a socket: a round trip through Asio's asynchronous operations.
     ASSERT_EQ(::write(pair[1], "ping", 4), 4);
