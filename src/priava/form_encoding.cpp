@@ -35,7 +35,7 @@ outcome<void> check_pair(std::string_view pair, std::size_t offset) {
                 return malformed("bad percent-escape", offset + i);
             }
             i += 2;
-        } else if (!form_unreserved(c) && c != '+' && i != eq) {
+        } else if (!form_unreserved(static_cast<unsigned char>(c)) && c != '+' && i != eq) {
             return malformed("unencoded character", offset + i);
         }
     }

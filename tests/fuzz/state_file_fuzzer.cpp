@@ -1,9 +1,7 @@
 // libFuzzer target: any bytes as the state file; a file that decodes must encode to one that
 // decodes to the same tokens.
-#include <priava_tokend/core/sha256.hpp>
 #include <priava_tokend/keeper/credential_fingerprint.hpp>
 #include <priava_tokend/keeper/state_codec.hpp>
-#include <priava_tokend/keeper/state_file.hpp>
 
 #include <cstddef>
 #include <cstdint>
