@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -30,6 +31,9 @@ constexpr std::size_t reserved_connections = 1024;
 /// After a burst of at least this many connections has ended, the heap is trimmed.
 constexpr std::size_t trim_after_connections = 64;
 constexpr std::size_t read_chunk = 4096;
+/// Connections accepted in a row, while more are waiting, before the accept loop lets the rest of
+/// the event loop take a turn.
+constexpr std::size_t accepts_between_turns = 16;
 /// After running out of descriptors or memory, before accepting again.
 constexpr std::chrono::milliseconds accept_pause{100};
 
@@ -99,7 +103,10 @@ void socket_server::reserve_reactor_state(std::size_t sockets) {
 net::awaitable<void> socket_server::run() {
     // accept4 makes the connection non-blocking and close-on-exec in the one system call (see
     // connection_socket); Asio's own accept needs two more per connection.
-    while (!stopping_) {
+    for (std::size_t in_a_row = 1; !stopping_; ++in_a_row) {
+        if (in_a_row % accepts_between_turns == 0) {
+            co_await net::post(ex_, net::use_awaitable); // let the accepted ones and timers run
+        }
         unique_fd fd{
             ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)};
         if (!fd.valid()) {

@@ -49,7 +49,7 @@ keeper_actions keeper_fsm::start_with_tokens(stored_tokens tokens) {
 }
 
 keeper_actions keeper_fsm::start_with_code(secret code) {
-    pending_code_ = pending_code{std::move(code), false, next_code_id_++};
+    codes_.offer(std::move(code), false);
     next_attempt_ = clock_.now();
     phase_ = keeper_phase::starting;
     keeper_actions out;
@@ -80,8 +80,8 @@ bool keeper_fsm::attempt_due(steady_time now) const noexcept {
         return false;
     }
     const bool planned_and_due = next_attempt_ && now >= *next_attempt_;
-    if (pending_code_) {
-        return pending_code_->from_socket || planned_and_due;
+    if (codes_.waiting()) {
+        return codes_.socket_code_waiting() || planned_and_due;
     }
     return can_refresh() && planned_and_due;
 }
@@ -98,7 +98,7 @@ steady_time keeper_fsm::next_wake() const {
     }
     auto wake = steady_time::max();
     // While a request or a write is in flight, its completion is the next event.
-    if (!busy() && next_attempt_ && (pending_code_ || can_refresh())) {
+    if (!busy() && next_attempt_ && (codes_.waiting() || can_refresh())) {
         wake = std::min(wake, *next_attempt_);
     }
     if (!busy() && persistence_ == persistence::failed) {
@@ -130,11 +130,10 @@ void keeper_fsm::start_request(keeper_actions& out) {
     r.resume = phase_;
     r.sent = clock_.now();
     secret credential;
-    if (pending_code_) {
+    if (codes_.waiting()) {
         r.grant = grant_type::authorization_code;
-        credential = pending_code_->code;
-        r.code = std::move(*pending_code_);
-        pending_code_.reset();
+        r.code = codes_.take();
+        credential = r.code->code;
     } else {
         credential = refresh_token_;
     }
@@ -146,7 +145,7 @@ void keeper_fsm::start_request(keeper_actions& out) {
 
 void keeper_fsm::refresh_soon(keeper_actions& out) {
     const bool planned = phase_ == keeper_phase::valid || phase_ == keeper_phase::expired;
-    if (planned && !pending_code_ && !refresh_token_.empty()) {
+    if (planned && !codes_.waiting() && !refresh_token_.empty()) {
         next_attempt_ = clock_.now();
         advance(out);
     }
@@ -186,7 +185,7 @@ void keeper_fsm::finish_if_idle(keeper_actions& out) {
 }
 
 void keeper_fsm::want_code_file(keeper_actions& out) const {
-    if (settings_.code_file && !pending_code_ && needs_code()) {
+    if (settings_.code_file && !codes_.waiting() && needs_code()) {
         out.emplace_back(keeper_do::read_code_file{*settings_.code_file});
     }
 }
@@ -255,7 +254,7 @@ void keeper_fsm::settle_after_write(keeper_actions& out) {
     if (w.token) {
         serve_new_token(std::move(*w.token), w.origin, out);
     } else if (w.bootstrap_answer) {
-        bootstrap_result_ = bootstrap_result{w.origin.code->id, std::move(*w.bootstrap_answer)};
+        codes_.answer(w.origin.code->id, std::move(*w.bootstrap_answer));
     }
     ++settled_requests_;
     out.emplace_back(keeper_do::wake_readers{});
@@ -271,7 +270,7 @@ void keeper_fsm::serve_new_token(held_token token, const request& origin, keeper
     enter(keeper_phase::valid);
     const auto& code = origin.code;
     if (code && code->from_socket) {
-        bootstrap_result_ = bootstrap_result{code->id, token_answer{}};
+        codes_.answer(code->id, token_answer{});
     }
     log(out, log_level::info,
         std::string(code ? "authorization code exchanged" : "token refreshed") + ": generation " +
@@ -306,12 +305,12 @@ void keeper_fsm::on_transient(request r, transient_failure f, keeper_actions& ou
     }
     ++settled_requests_;
     if (from_socket) {
-        bootstrap_result_ = bootstrap_result{r.code->id, std::move(*told)};
+        codes_.answer(r.code->id, std::move(*told));
         enter(r.resume); // nothing changed: back to where the keeper was
         return;
     }
-    if (r.code && !pending_code_) {
-        pending_code_ = std::move(r.code); // the code is not spent: send it again
+    if (r.code) {
+        codes_.put_back(std::move(*r.code)); // the code is not spent: send it again
     }
     retry_later(r, f, out);
 }
@@ -342,7 +341,7 @@ void keeper_fsm::on_rejection(const request& r, const rejection& rej, keeper_act
     if (r.code && r.code->from_socket) {
         token_answer answer{nullptr, refusal::rejected, "Priava rejected the code (" + said + ")"};
         answer.priava_error = last_error_->error;
-        bootstrap_result_ = bootstrap_result{r.code->id, std::move(answer)};
+        codes_.answer(r.code->id, std::move(answer));
         enter(r.resume); // the credential held before stays as it was
         return;
     }
@@ -400,7 +399,7 @@ keeper_actions keeper_fsm::state_write_failed(std::string message) {
 keeper_actions keeper_fsm::code_file_read(outcome<secret> code) {
     keeper_actions out;
     const std::string& path = settings_.code_file.value_or("bootstrap.code_file");
-    if (!needs_code() || pending_code_ || ending()) {
+    if (!needs_code() || codes_.waiting() || ending()) {
         // Things moved on while the file was read.
     } else if (!code) {
         log(out, log_level::warning, "bootstrap.code_file: " + code.error().message);
@@ -410,7 +409,7 @@ keeper_actions keeper_fsm::code_file_read(outcome<secret> code) {
                 " still holds the code already used; waiting for a new one");
     } else {
         log(out, log_level::info, "exchanging the new authorization code from " + path);
-        pending_code_ = pending_code{std::move(*code), false, next_code_id_++};
+        codes_.offer(std::move(*code), false);
         next_attempt_ = clock_.now();
     }
     advance(out);
@@ -469,8 +468,8 @@ keeper_fsm::arrival keeper_fsm::forced_refresh() {
 
 keeper_fsm::arrival keeper_fsm::bootstrap_code(secret code, bool force) {
     arrival a;
-    const bool socket_code_pending = (pending_code_ && pending_code_->from_socket) ||
-                                     (request_ && request_->code && request_->code->from_socket);
+    const bool socket_code_pending =
+        codes_.socket_code_waiting() || (request_ && request_->code && request_->code->from_socket);
     if (ending()) {
         a.answer =
             token_answer{nullptr, refusal::timed_out, "the daemon is shutting down", seconds{5}};
@@ -485,9 +484,7 @@ keeper_fsm::arrival keeper_fsm::bootstrap_code(secret code, bool force) {
                              std::to_string(token_->generation) + "); use --force to replace it",
                          seconds{0}};
     } else {
-        const std::uint64_t id = next_code_id_++;
-        pending_code_ = pending_code{std::move(code), true, id};
-        a.waiting = ticket{settled_requests_, id};
+        a.waiting = ticket{settled_requests_, codes_.offer(std::move(code), true)};
         advance(a.actions);
     }
     return a;
@@ -495,9 +492,8 @@ keeper_fsm::arrival keeper_fsm::bootstrap_code(secret code, bool force) {
 
 std::optional<token_answer> keeper_fsm::take_bootstrap_answer(const ticket& t,
                                                               bool deadline_passed) {
-    if (bootstrap_result_ && bootstrap_result_->id == t.generation) {
-        token_answer a = std::move(bootstrap_result_->answer);
-        bootstrap_result_.reset();
+    if (auto told = codes_.take_answer(t.generation)) {
+        token_answer a = std::move(*told);
         if (a.why == refusal::none) {
             a.token = held();
         }
@@ -528,52 +524,7 @@ const held_token* keeper_fsm::usable_token(seconds min_left) const {
 }
 
 bool keeper_fsm::first_token_pending() const noexcept {
-    return !token_ && (pending_code_ || request_ || (after_write_ && after_write_->token));
-}
-
-token_state keeper_fsm::public_state() const {
-    switch (phase_) {
-    case keeper_phase::starting:
-        return token_state::starting;
-    case keeper_phase::refreshing:
-        return token_state::refreshing;
-    case keeper_phase::retrying:
-        return token_state::retrying;
-    case keeper_phase::reauth_required:
-        return token_state::reauth_required;
-    case keeper_phase::valid:
-    case keeper_phase::expired:
-    case keeper_phase::stopping:
-    case keeper_phase::stopped:
-        break;
-    }
-    if (request_) {
-        return token_state::refreshing;
-    }
-    if (!token_) {
-        return token_state::starting;
-    }
-    // Between the crossing of serve_margin and the timer that notes it, the clock decides.
-    return usable_token() != nullptr ? token_state::valid : token_state::expired;
-}
-
-keeper_status keeper_fsm::status() const {
-    keeper_status s;
-    s.state = public_state();
-    s.token = held();
-    s.generation = token_ ? token_->generation : latest_.generation;
-    const bool can_attempt = pending_code_ || can_refresh();
-    if (next_attempt_ && can_attempt) {
-        const auto wait = std::max(*next_attempt_ - clock_.now(), steady_time::duration::zero());
-        s.next_refresh_at =
-            std::chrono::time_point_cast<wall_time::duration>(clock_.wall_now() + wait);
-    }
-    s.last_refresh_at = stats_.last_success;
-    s.last_error = last_error_;
-    s.consecutive_failures = consecutive_failures_;
-    s.persisted = persistence_ != persistence::failed; // a write under way is not a failure
-    s.persist_error = persist_error_;
-    return s;
+    return !token_ && (codes_.waiting() || request_ || (after_write_ && after_write_->token));
 }
 
 } // namespace priava_tokend

@@ -35,7 +35,51 @@ token_answer too_short(const keeper_fsm& k, seconds min_ttl) {
     return a;
 }
 
+/// The keeper's state as `/v1/status` and the metrics show it.
+token_state public_state(const keeper_fsm& k) {
+    switch (k.phase()) {
+    case keeper_phase::starting:
+        return token_state::starting;
+    case keeper_phase::refreshing:
+        return token_state::refreshing;
+    case keeper_phase::retrying:
+        return token_state::retrying;
+    case keeper_phase::reauth_required:
+        return token_state::reauth_required;
+    case keeper_phase::valid:
+    case keeper_phase::expired:
+    case keeper_phase::stopping:
+    case keeper_phase::stopped:
+        break;
+    }
+    if (k.request_in_flight()) {
+        return token_state::refreshing;
+    }
+    if (k.held() == nullptr) {
+        return token_state::starting;
+    }
+    // Between the crossing of serve_margin and the timer that notes it, the clock decides.
+    return k.usable_token() != nullptr ? token_state::valid : token_state::expired;
+}
+
 } // namespace
+
+keeper_status status_of(const keeper_fsm& k) {
+    keeper_status s;
+    s.state = public_state(k);
+    s.token = k.held();
+    s.generation = s.token != nullptr ? s.token->generation : k.stored_generation();
+    if (k.next_attempt() && k.attempt_planned()) {
+        const auto wait = std::max(*k.next_attempt() - k.now(), steady_time::duration::zero());
+        s.next_refresh_at = std::chrono::time_point_cast<wall_time::duration>(k.wall_now() + wait);
+    }
+    s.last_refresh_at = k.stats().last_success;
+    s.last_error = k.last_error();
+    s.consecutive_failures = k.consecutive_failures();
+    s.persisted = k.store_state() != persistence::failed; // a write under way is not a failure
+    s.persist_error = k.persist_error();
+    return s;
+}
 
 token_answer current_answer(const keeper_fsm& k, seconds min_left) {
     if (const held_token* t = k.usable_token(min_left)) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
@@ -37,6 +38,16 @@ extern "C" {
 extern char** environ;
 
 namespace priava_tokend {
+
+/// A started child: its pid, a pidfd that becomes readable when it exits (and signals exactly
+/// this process, whatever happens to the pid), and the parent's ends of its stdin and stdout.
+struct token_request_process::child {
+    pid_t pid = 0;
+    unique_fd exited;
+    unique_fd input;
+    unique_fd output;
+};
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -77,15 +88,6 @@ std::string describe_exit(int status) {
     return "exit status " + std::to_string(WEXITSTATUS(status));
 }
 
-/// A started child: its pid, a pidfd that becomes readable when it exits (and signals exactly
-/// this process, whatever happens to the pid), and the parent's ends of its stdin and stdout.
-struct child_process {
-    pid_t pid = 0;
-    unique_fd exited;
-    unique_fd input;
-    unique_fd output;
-};
-
 outcome<std::pair<unique_fd, unique_fd>> make_pipe() {
     int ends[2];
     if (::pipe2(ends, O_CLOEXEC) != 0) {
@@ -94,7 +96,7 @@ outcome<std::pair<unique_fd, unique_fd>> make_pipe() {
     return std::pair{unique_fd{ends[0]}, unique_fd{ends[1]}};
 }
 
-outcome<child_process> spawn(const std::string& executable) {
+outcome<token_request_process::child> spawn(const std::string& executable) {
     auto to_child = make_pipe();
     auto from_child = make_pipe();
     if (!to_child || !from_child) {
@@ -107,7 +109,7 @@ outcome<child_process> spawn(const std::string& executable) {
     posix_spawn_file_actions_addclosefrom_np(&actions, 3); // no client sockets, no lock file
     char* const argv[] = {const_cast<char*>(executable.c_str()), const_cast<char*>("token-request"),
                           nullptr};
-    child_process child;
+    token_request_process::child child;
     const auto env = child_environment();
     const int spawned =
         ::posix_spawn(&child.pid, executable.c_str(), &actions, nullptr, argv, env.data());
@@ -140,7 +142,7 @@ struct child_result {
 /// Sends the order, reads the reply to its end and reaps the child, on events only: the child's
 /// exit is its pidfd becoming readable. One deadline covers it all; past it the child is killed,
 /// which ends the read.
-net::awaitable<child_result> talk_to(child_process child, const secret& order,
+net::awaitable<child_result> talk_to(token_request_process::child child, const secret& order,
                                      std::chrono::steady_clock::duration limit) {
     auto ex = co_await net::this_coro::executor;
     descriptor input(ex, child.input.release());
@@ -203,34 +205,67 @@ token_outcome judge(child_result& r) {
 
 token_request_process::token_request_process(std::string executable, token_request_order order)
     : executable_(std::move(executable))
-    , order_(std::move(order)) {}
+    , order_(std::move(order)) {
+    if (auto started = spawn(executable_)) {
+        ready_ = std::make_unique<child>(std::move(*started));
+    } // else the first request starts one and says why it cannot
+}
+
+token_request_process::~token_request_process() {
+    if (ready_) {
+        // It waits in a read of its stdin and holds nothing: end it now, without waiting on it
+        // for more than its exit.
+        ::pidfd_send_signal(ready_->exited.get(), SIGKILL, nullptr, 0);
+        ::waitpid(ready_->pid, nullptr, 0);
+    }
+}
+
+outcome<token_request_process::child> token_request_process::take_ready() const {
+    if (ready_) {
+        child c = std::move(*ready_);
+        ready_.reset();
+        pollfd gone{c.exited.get(), POLLIN, 0};
+        if (::poll(&gone, 1, 0) == 0) {
+            return c; // still waiting for its order
+        }
+        ::waitpid(c.pid, nullptr, 0); // it has exited (killed from outside): start another
+    }
+    return spawn(executable_);
+}
 
 net::awaitable<token_outcome> token_request_process::request(const secret& body) const {
-    auto child = spawn(executable_);
-    if (!child) {
-        co_return broken(child.error().message);
+    auto started = take_ready();
+    if (!started) {
+        co_return broken(started.error().message);
     }
     const token_request_order order{order_.token_url, order_.region, order_.ca_file,
                                     order_.timeout,   body,          ::getpid()};
     auto result =
-        co_await talk_to(std::move(*child), encode_order(order), order_.timeout + process_grace);
+        co_await talk_to(std::move(*started), encode_order(order), order_.timeout + process_grace);
+    if (auto next = spawn(executable_)) {
+        ready_ = std::make_unique<child>(std::move(*next));
+    }
     co_return judge(result);
 }
 
 int run_token_request(std::istream& in, std::ostream& out, std::ostream& err) {
+    // Die with the daemon: an orphan finishing its request after a restart would present a
+    // refresh token the new daemon may already have used. Set before the wait for the order:
+    // this process may be started long before it is needed.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     std::string text;
     text.resize(64 * 1024);
     in.read(text.data(), static_cast<std::streamsize>(text.size()));
     text.resize(static_cast<std::size_t>(in.gcount()));
     const secret guard{std::move(text)};
+    if (guard.empty()) {
+        return 0; // started ahead and not needed after all: the daemon closed our stdin
+    }
     auto order = decode_order(guard.reveal());
     if (!order) {
         err << "priava-tokend token-request: " << order.error().message << '\n';
         return to_int(exit_code::usage);
     }
-    // Die with the daemon: an orphan finishing its request after a restart would present a
-    // refresh token the new daemon may already have used.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (order->parent_pid != 0 && ::getppid() != order->parent_pid) {
         return to_int(exit_code::failed); // the daemon died before the line above
     }

@@ -795,6 +795,13 @@ class UnitFiles(unittest.TestCase):
             self.assertEqual(unit_value(unit, "Service", "DynamicUser"), "yes")
             self.assertEqual(unit_values(unit, "Service", "RuntimeDirectory"), [])
 
+    def test_the_start_timeout_is_finite_and_above_ready_timeout(self):
+        # READY=1 comes at the latest after [refresh] ready_timeout (60 s by default).
+        for name in SERVICES:
+            value = unit_value(self.units[name], "Service", "TimeoutStartSec")
+            self.assertRegex(value, r"^\d+s$", name)
+            self.assertGreater(int(value[:-1]), 60, name)
+
     def test_the_template_has_the_same_sandbox_as_the_plain_service(self):
         per_instance = {("Unit", "Description"), ("Unit", "Requires"), ("Unit", "After"),
                         ("Service", "ExecStart"), ("Service", "LoadCredential"),

@@ -8,7 +8,15 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace priava_tokend {
 namespace {
@@ -42,6 +50,50 @@ class TokenRequestProcess : public ::testing::Test {
     testing::temp_dir dir_;
     fake_priava fake_{io_.get_executor(), nullptr}; // plain HTTP on loopback: the pipe is the point
 };
+
+/// The processes this test process started and has not reaped, whichever thread started them.
+std::vector<pid_t> children() {
+    std::vector<pid_t> pids;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream in(task.path() / "children");
+        for (pid_t pid = 0; in >> pid;) {
+            pids.push_back(pid);
+        }
+    }
+    return pids;
+}
+
+/// Waits, on its pidfd, until `pid` has exited.
+bool exited(pid_t pid) {
+    const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    pollfd gone{fd, POLLIN, 0};
+    const bool done = fd >= 0 && ::poll(&gone, 1, 10'000) == 1;
+    ::close(fd);
+    return done;
+}
+
+TEST_F(TokenRequestProcess, TheNextProcessIsStartedAheadAndReplacedWhenItDied) {
+    {
+        const token_request_process client(
+            PRIAVA_TOKEND_BINARY,
+            token_request_order{fake_.token_url(), "APAC", std::nullopt, 5s, secret{}, 0});
+        const auto ahead = children();
+        ASSERT_EQ(ahead.size(), 1u) << "one process started ahead, waiting for its order";
+        ::kill(ahead[0], SIGKILL);
+        ASSERT_TRUE(exited(ahead[0]));
+        const client_credentials credentials{"test-client", secret{"test-secret+/="},
+                                             "https://my.app.com/oauth2callback"};
+        const token_outcome o =
+            testing::run_request(io_, client,
+                                 token_request_body(credentials, grant_type::authorization_code,
+                                                    secret{fake_.issue_code()}));
+        EXPECT_TRUE(std::holds_alternative<token_set>(o)) << "a dead one is replaced";
+        const auto next = children();
+        ASSERT_EQ(next.size(), 1u) << "the next one is started when a request is done";
+        EXPECT_NE(next[0], ahead[0]);
+    }
+    EXPECT_TRUE(children().empty()) << "the one started ahead ends with the client";
+}
 
 TEST_F(TokenRequestProcess, PerformsTheRequestInAChild) {
     const token_outcome o = request(PRIAVA_TOKEND_BINARY, fake_.issue_code());

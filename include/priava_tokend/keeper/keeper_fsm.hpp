@@ -1,5 +1,6 @@
 #pragma once
 
+#include <priava_tokend/keeper/code_queue.hpp>
 #include <priava_tokend/keeper/held_token.hpp>
 #include <priava_tokend/keeper/keeper_action.hpp>
 #include <priava_tokend/keeper/keeper_clock.hpp>
@@ -99,18 +100,19 @@ class keeper_fsm {
     std::optional<steady_time> last_success() const noexcept { return last_success_; }
     const std::optional<error_record>& last_error() const noexcept { return last_error_; }
     steady_time now() const { return clock_.now(); }
-    keeper_status status() const;
+    unsigned consecutive_failures() const noexcept { return consecutive_failures_; }
+    const std::optional<std::string>& persist_error() const noexcept { return persist_error_; }
+    /// The generation of the newest tokens, stored or about to be.
+    std::uint64_t stored_generation() const noexcept { return latest_.generation; }
+    /// True when a request goes out at `next_attempt()`: a refresh, or a code exchange.
+    bool attempt_planned() const noexcept { return codes_.waiting() || can_refresh(); }
+    wall_time wall_now() const { return clock_.wall_now(); }
     const refresh_stats& stats() const noexcept { return stats_; }
     const keeper_settings& settings() const noexcept { return settings_; }
     /// When `timer_fired` is next due; `steady_time::max()` when nothing is.
     steady_time next_wake() const;
 
   private:
-    struct pending_code {
-        secret code;
-        bool from_socket = false;
-        std::uint64_t id = 0;
-    };
     /// The token request in flight.
     struct request {
         grant_type grant = grant_type::refresh_token;
@@ -125,11 +127,6 @@ class keeper_fsm {
         request origin;
         std::optional<token_answer> bootstrap_answer; ///< a socket code's failure, told then
     };
-    struct bootstrap_result {
-        std::uint64_t id = 0;
-        token_answer answer;
-    };
-
     bool busy() const noexcept;
     bool ending() const noexcept;
     bool can_refresh() const noexcept;
@@ -152,7 +149,6 @@ class keeper_fsm {
     void check_margin(keeper_actions& out);
     void finish_if_idle(keeper_actions& out);
     void log(keeper_actions& out, log_level level, std::string text) const;
-    token_state public_state() const;
 
     keeper_settings settings_;
     std::string store_name_;
@@ -168,10 +164,8 @@ class keeper_fsm {
     secret refresh_token_;
     stored_tokens latest_;    ///< what the store should hold
     std::string code_digest_; ///< of the last code exchanged (or refused)
-    std::optional<pending_code> pending_code_;
+    code_queue codes_;
     std::optional<request> request_;
-    std::optional<bootstrap_result> bootstrap_result_;
-    std::uint64_t next_code_id_ = 1;
 
     std::optional<steady_time> next_attempt_;
     steady_time persist_retry_at_{};

@@ -11,6 +11,9 @@ namespace priava_tokend {
 /// What a reader of the socket API gets from the keeper as it stands: pure functions of its
 /// state, so that tests check every answer with the state machine stepped by hand.
 
+/// The keeper's status as `/v1/status`, the metrics and the supervisor report it.
+keeper_status status_of(const keeper_fsm& k);
+
 /// The token if usable with `min_left` to spare, else the refusal and its Retry-After.
 token_answer current_answer(const keeper_fsm& k, std::chrono::seconds min_left = {});
 

@@ -4,6 +4,7 @@
 #include <priava_tokend/core/logger.hpp>
 #include <priava_tokend/core/notifier.hpp>
 #include <priava_tokend/keeper/keeper_fsm.hpp>
+#include <priava_tokend/keeper/reader_answers.hpp>
 #include <priava_tokend/keeper/token_store.hpp>
 
 #include <boost/asio/steady_timer.hpp>
@@ -46,7 +47,7 @@ class token_keeper {
     bool first_token_pending() const noexcept { return fsm_.first_token_pending(); }
     /// The token if usable (with `min_left`), else why not; never waits.
     token_answer current(std::chrono::seconds min_left = {}) const;
-    keeper_status status() const { return fsm_.status(); }
+    keeper_status status() const { return status_of(fsm_); }
     const refresh_stats& stats() const noexcept { return fsm_.stats(); }
     const keeper_settings& settings() const noexcept { return fsm_.settings(); }
 

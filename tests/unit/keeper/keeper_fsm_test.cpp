@@ -1,6 +1,7 @@
 #include "keeper_fixture.hpp"
 
 #include <priava_tokend/keeper/keeper_fsm.hpp>
+#include <priava_tokend/keeper/reader_answers.hpp>
 
 namespace priava_tokend::testing {
 namespace {
@@ -24,7 +25,7 @@ TEST_F(KeeperFsm, ServesAStoredTokenAtOnceAndPlansTheRefresh) {
     EXPECT_EQ(find<request_token>(actions), nullptr);
     // (6 h - 60 s serve_margin) * 0.75, no jitter drawn.
     EXPECT_EQ(armed(actions), clock.now() + 16155s);
-    EXPECT_EQ(fsm.status().state, token_state::valid);
+    EXPECT_EQ(status_of(fsm).state, token_state::valid);
 }
 
 TEST_F(KeeperFsm, AStoredTokenAlreadySpentIsRefreshedAtOnce) {
@@ -45,7 +46,7 @@ TEST_F(KeeperFsm, StartsWithACodeByExchangingIt) {
     EXPECT_EQ(r->grant, grant_type::authorization_code);
     EXPECT_EQ(r->credential.reveal(), "the-code");
     EXPECT_TRUE(fsm.first_token_pending());
-    EXPECT_EQ(fsm.status().state, token_state::refreshing);
+    EXPECT_EQ(status_of(fsm).state, token_state::refreshing);
     const auto done = succeed("first");
     EXPECT_EQ(fsm.phase(), keeper_phase::valid);
     EXPECT_EQ(fsm.usable_token()->generation, 1u);
@@ -57,7 +58,7 @@ TEST_F(KeeperFsm, AFirstCodeThatFailsTransientlyIsSentAgainAfterTheBackoff) {
     fsm.start_with_code(secret{"the-code"});
     const auto failed = fsm.token_response(transient());
     EXPECT_EQ(fsm.phase(), keeper_phase::retrying);
-    EXPECT_EQ(fsm.status().state, token_state::retrying);
+    EXPECT_EQ(status_of(fsm).state, token_state::retrying);
     EXPECT_EQ(armed(failed), clock.now() + 1s);
     clock.advance(1s);
     const auto again = fsm.timer_fired();
@@ -77,7 +78,7 @@ TEST_F(KeeperFsm, RefreshesWhenTheTimerFires) {
     const auto actions = fsm.timer_fired();
     EXPECT_EQ(requested(actions), "refresh-1");
     EXPECT_EQ(fsm.phase(), keeper_phase::refreshing);
-    EXPECT_EQ(fsm.status().state, token_state::refreshing);
+    EXPECT_EQ(status_of(fsm).state, token_state::refreshing);
     EXPECT_NE(fsm.usable_token(), nullptr) << "readers are served during the refresh";
     EXPECT_EQ(armed(actions), clock.now() + 21600s - 16155s - 60s)
         << "only the token's crossing of serve_margin is due while a request is in flight";
@@ -119,7 +120,7 @@ TEST_F(KeeperFsm, BacksOffOnTransientFailuresWhileServingTheHeldToken) {
     until_refresh();
     const auto first = fsm.token_response(transient());
     EXPECT_EQ(fsm.phase(), keeper_phase::retrying);
-    EXPECT_EQ(fsm.status().consecutive_failures, 1u);
+    EXPECT_EQ(status_of(fsm).consecutive_failures, 1u);
     EXPECT_EQ(armed(first), clock.now() + 1s);
     EXPECT_NE(fsm.usable_token(), nullptr);
     EXPECT_NE(logged(first).find("attempt 2 in 1s"), std::string::npos);
@@ -130,13 +131,13 @@ TEST_F(KeeperFsm, BacksOffOnTransientFailuresWhileServingTheHeldToken) {
     const auto second = fsm.token_response(transient());
     // Full jitter up to min_backoff * 2: 1 s + 0.999 * 1 s.
     EXPECT_EQ(armed(second), clock.now() + 1999ms);
-    EXPECT_EQ(fsm.status().consecutive_failures, 2u);
+    EXPECT_EQ(status_of(fsm).consecutive_failures, 2u);
 
     clock.advance(1999ms);
     fsm.timer_fired();
     succeed("2");
     EXPECT_EQ(fsm.phase(), keeper_phase::valid);
-    EXPECT_EQ(fsm.status().consecutive_failures, 0u);
+    EXPECT_EQ(status_of(fsm).consecutive_failures, 0u);
 }
 
 TEST_F(KeeperFsm, A429WaitsForItsRetryAfterWhenThatIsLaterThanTheBackoff) {
@@ -162,21 +163,21 @@ TEST_F(KeeperFsm, ARejectionStopsEveryRequestUntilANewCode) {
     until_refresh();
     const auto refused = fsm.token_response(rejected());
     EXPECT_EQ(fsm.phase(), keeper_phase::reauth_required);
-    EXPECT_EQ(fsm.status().state, token_state::reauth_required);
+    EXPECT_EQ(status_of(fsm).state, token_state::reauth_required);
     EXPECT_NE(logged(refused).find("priava-tokend bootstrap"), std::string::npos);
     EXPECT_NE(fsm.usable_token(), nullptr) << "the held token is served until spent";
     EXPECT_EQ(find<read_code_file>(refused), nullptr) << "no code_file configured";
     clock.advance(2h);
     EXPECT_EQ(find<request_token>(fsm.timer_fired()), nullptr);
     EXPECT_EQ(fsm.forced_refresh().answer->why, refusal::reauth_required);
-    EXPECT_EQ(fsm.status().last_error->error, "invalid_grant");
+    EXPECT_EQ(status_of(fsm).last_error->error, "invalid_grant");
 }
 
 TEST_F(KeeperFsm, PriavasWordsAreRedactedOfEverySecret) {
     start();
     until_refresh();
     fsm.token_response(rejected("refresh-1 is not valid for client-secret-value"));
-    EXPECT_EQ(fsm.status().last_error->description, "[redacted] is not valid for [redacted]");
+    EXPECT_EQ(status_of(fsm).last_error->description, "[redacted] is not valid for [redacted]");
 }
 
 TEST_F(KeeperFsm, AMalformedReplyWithANewRefreshTokenIsWrittenAndUsed) {
@@ -205,7 +206,7 @@ TEST_F(KeeperFsm, TheHeldTokenTurnsExpiredAtServeMargin) {
     clock.advance(4s);
     const auto crossed = short_lived.timer_fired();
     EXPECT_EQ(short_lived.phase(), keeper_phase::expired);
-    EXPECT_EQ(short_lived.status().state, token_state::expired);
+    EXPECT_EQ(status_of(short_lived).state, token_state::expired);
     EXPECT_NE(find<wake_readers>(crossed), nullptr);
     EXPECT_NE(logged(crossed).find("within serve_margin"), std::string::npos);
     EXPECT_EQ(armed(crossed), clock.now() + 6s);
@@ -222,8 +223,8 @@ TEST_F(KeeperFsm, AFailedWriteServesFromMemoryAndRetriesUntilWritten) {
     const auto failed = fsm.state_write_failed("cannot write state file /test (fsync): ENOSPC");
     EXPECT_EQ(fsm.usable_token()->generation, 2u) << "served from memory";
     EXPECT_EQ(fsm.store_state(), persistence::failed);
-    EXPECT_FALSE(fsm.status().persisted);
-    EXPECT_EQ(*fsm.status().persist_error, "cannot write state file /test (fsync): ENOSPC");
+    EXPECT_FALSE(status_of(fsm).persisted);
+    EXPECT_EQ(*status_of(fsm).persist_error, "cannot write state file /test (fsync): ENOSPC");
     EXPECT_NE(logged(failed).find("held in memory only"), std::string::npos);
     EXPECT_EQ(armed(failed), clock.now() + 1s);
 
@@ -233,7 +234,7 @@ TEST_F(KeeperFsm, AFailedWriteServesFromMemoryAndRetriesUntilWritten) {
     ASSERT_NE(again, nullptr);
     EXPECT_EQ(again->tokens.refresh_token.reveal(), "refresh-2");
     const auto written = fsm.state_written();
-    EXPECT_TRUE(fsm.status().persisted);
+    EXPECT_TRUE(status_of(fsm).persisted);
     EXPECT_NE(logged(written).find("state file /test/state.json written again"), std::string::npos);
     EXPECT_EQ(fsm.stats().state_write_failures, 1u);
     EXPECT_EQ(fsm.stats().state_writes, 1u);
@@ -344,7 +345,7 @@ TEST_F(KeeperFsm, ShutdownDuringARefreshLetsItFinishAndBeWritten) {
     const auto asked = fsm.shutdown();
     EXPECT_EQ(find<finish>(asked), nullptr);
     EXPECT_EQ(fsm.phase(), keeper_phase::stopping);
-    EXPECT_EQ(fsm.status().state, token_state::refreshing);
+    EXPECT_EQ(status_of(fsm).state, token_state::refreshing);
     const auto answered = fsm.token_response(tokens("2"));
     EXPECT_NE(find<write_state>(answered), nullptr) << "the new refresh token is kept";
     EXPECT_EQ(find<finish>(answered), nullptr);
