@@ -8,6 +8,7 @@
 #include <priava_tokend/core/json_object.hpp>
 #include <priava_tokend/core/run_to_completion.hpp>
 #include <priava_tokend/core/sha256.hpp>
+#include <priava_tokend/core/unique_fd.hpp>
 #include <priava_tokend/daemon/priava_connection.hpp>
 #include <priava_tokend/keeper/credential_fingerprint.hpp>
 #include <priava_tokend/keeper/state_codec.hpp>
@@ -56,13 +57,12 @@ outcome<secret> read_code(const command_line& line, const environment& env, std:
 /// Checks before spending the single-use code that the state file can be written at all.
 outcome<void> check_writable(const std::string& state_path) {
     const std::string probe = state_path + ".probe";
-    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
+    const unique_fd fd{::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
+    if (!fd.valid()) {
         return make_failure(errc::state_write_failed, "cannot write beside state file " +
                                                           state_path + ": " + errno_text(errno) +
                                                           "; fix this before spending the code");
     }
-    ::close(fd);
     ::unlink(probe.c_str());
     return {};
 }

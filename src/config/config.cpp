@@ -3,6 +3,7 @@
 
 #include <priava_tokend/config/config.hpp>
 #include <priava_tokend/config/toml_text_check.hpp>
+#include <priava_tokend/core/errno_text.hpp>
 #include <priava_tokend/core/parse_number.hpp>
 #include <priava_tokend/core/trim.hpp>
 #include <priava_tokend/priava/token_endpoint.hpp>
@@ -11,7 +12,6 @@
 
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -226,7 +226,7 @@ loaded_config load_config(const config_location& where, const environment& env) 
         if (where.chosen || error != ENOENT) {
             loaded_config result;
             result.problems.push_back({"(file)",
-                                       "cannot read " + where.path + ": " + std::strerror(error),
+                                       "cannot read " + where.path + ": " + errno_text(error),
                                        where.chosen ? "check the path given by --config or "
                                                       "PRIAVA_TOKEND_CONFIG"
                                                     : "make it readable by the daemon's user"});

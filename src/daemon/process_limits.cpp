@@ -1,3 +1,4 @@
+#include <priava_tokend/core/unique_fd.hpp>
 #include <priava_tokend/daemon/process_limits.hpp>
 
 #include <fcntl.h>
@@ -19,10 +20,8 @@ void reserve_descriptor_table(std::size_t descriptors) {
     if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur <= descriptors) {
         return;
     }
-    const int fd = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, static_cast<int>(descriptors));
-    if (fd >= 0) {
-        ::close(fd);
-    }
+    // A descriptor that high, closed again at once: the table stays grown.
+    const unique_fd high{::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, static_cast<int>(descriptors))};
 }
 
 } // namespace priava_tokend
