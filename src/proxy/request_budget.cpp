@@ -1,0 +1,171 @@
+#include <priava_tokend/proxy/request_budget.hpp>
+
+#include <algorithm>
+
+namespace priava_tokend {
+
+using clock = request_budget::clock;
+
+void request_budget::forget_old_sends(clock::time_point now) const {
+    while (!sends_.empty() && sends_.front() + limits_.window <= now) {
+        sends_.pop_front();
+    }
+}
+
+std::size_t request_budget::in_window(clock::time_point now) const {
+    forget_old_sends(now);
+    return sends_.size();
+}
+
+std::optional<request_budget::ticket> request_budget::arrive(std::string_view client,
+                                                             clock::time_point, bool first) {
+    if (!first && queued_ >= limits_.max_queued) {
+        return std::nullopt;
+    }
+    const ticket t = next_ticket_++;
+    ++queued_;
+    if (first) {
+        first_.push_back(t);
+        return t;
+    }
+    auto it = std::find_if(rotation_.begin(), rotation_.end(),
+                           [&](const waiting_client& c) { return c.name == client; });
+    if (it == rotation_.end()) {
+        it = rotation_.insert(rotation_.end(), waiting_client{std::string(client), {}});
+    }
+    it->tickets.push_back(t);
+    return t;
+}
+
+std::optional<request_budget::ticket> request_budget::next_in_line() {
+    for (auto* line : {&first_, &again_}) {
+        if (!line->empty()) {
+            const ticket t = line->front();
+            line->pop_front();
+            return t;
+        }
+    }
+    if (rotation_.empty()) {
+        return std::nullopt;
+    }
+    // Round-robin: the client at the head sends one, then goes to the back if it has more.
+    waiting_client& turn = rotation_.front();
+    const ticket t = turn.tickets.front();
+    turn.tickets.pop_front();
+    if (turn.tickets.empty()) {
+        rotation_.pop_front();
+    } else {
+        rotation_.splice(rotation_.end(), rotation_, rotation_.begin());
+    }
+    return t;
+}
+
+std::vector<request_budget::ticket> request_budget::grant(clock::time_point now) {
+    std::vector<ticket> granted;
+    forget_old_sends(now);
+    if (pause_until_ && now < *pause_until_) {
+        return granted;
+    }
+    pause_until_.reset();
+    while (in_flight_ < limits_.max_concurrent && sends_.size() < limits_.budget) {
+        const auto t = next_in_line();
+        if (!t) {
+            break;
+        }
+        --queued_;
+        ++in_flight_;
+        in_flight_tickets_.insert(*t);
+        sends_.push_back(now);
+        granted.push_back(*t);
+    }
+    return granted;
+}
+
+clock::time_point request_budget::next_grant(clock::time_point now) const {
+    if (queued_ == 0 || in_flight_ >= limits_.max_concurrent) {
+        return clock::time_point::max(); // an arrival or a finish is the signal
+    }
+    if (pause_until_ && now < *pause_until_) {
+        return *pause_until_;
+    }
+    forget_old_sends(now);
+    if (sends_.size() >= limits_.budget) {
+        return sends_.front() + limits_.window;
+    }
+    return now;
+}
+
+void request_budget::finished(ticket t) {
+    if (in_flight_tickets_.erase(t) > 0) {
+        --in_flight_;
+    }
+}
+
+void request_budget::rate_limited(ticket t, clock::time_point now, clock::time_point until) {
+    const auto earliest = now + std::chrono::seconds{1};
+    const auto latest = now + limits_.window;
+    const auto clamped = std::clamp(until, earliest, std::max(earliest, latest));
+    pause_until_ = std::max(pause_until_.value_or(clamped), clamped);
+    if (in_flight_tickets_.erase(t) > 0) {
+        --in_flight_;
+        ++queued_;
+        again_.push_front(t);
+    }
+}
+
+void request_budget::remove(ticket t) {
+    for (auto* line : {&first_, &again_}) {
+        if (const auto it = std::find(line->begin(), line->end(), t); it != line->end()) {
+            line->erase(it);
+            --queued_;
+            return;
+        }
+    }
+    for (auto c = rotation_.begin(); c != rotation_.end(); ++c) {
+        if (const auto it = std::find(c->tickets.begin(), c->tickets.end(), t);
+            it != c->tickets.end()) {
+            c->tickets.erase(it);
+            --queued_;
+            if (c->tickets.empty()) {
+                rotation_.erase(c);
+            }
+            return;
+        }
+    }
+}
+
+void request_budget::leave(ticket t) {
+    remove(t);
+}
+
+bool request_budget::waiting(ticket t) const {
+    const auto in = [t](const std::deque<ticket>& line) {
+        return std::find(line.begin(), line.end(), t) != line.end();
+    };
+    return in(first_) || in(again_) ||
+           std::any_of(rotation_.begin(), rotation_.end(),
+                       [&](const waiting_client& c) { return in(c.tickets); });
+}
+
+std::optional<clock::time_point> request_budget::paused_until(clock::time_point now) const {
+    if (pause_until_ && now < *pause_until_) {
+        return pause_until_;
+    }
+    return std::nullopt;
+}
+
+std::chrono::seconds request_budget::retry_after(clock::time_point now) const {
+    auto when = now;
+    if (pause_until_ && now < *pause_until_) {
+        when = *pause_until_;
+    }
+    forget_old_sends(now);
+    if (sends_.size() >= limits_.budget) {
+        // The waiting requests go first: a slot for a newcomer comes after theirs.
+        const std::size_t ahead = std::min(queued_, sends_.size() - 1);
+        when = std::max(when, sends_[ahead] + limits_.window);
+    }
+    return std::max(std::chrono::seconds{1}, std::chrono::ceil<std::chrono::seconds>(when - now));
+}
+
+} // namespace priava_tokend
