@@ -114,10 +114,9 @@ void read_listen(config_reader& in, config::listen_section& out) {
     }
     if (auto m = in.string("listen", "mode")) {
         const std::string_view t = trim(*m);
-        unsigned v = 0;
-        const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v, 8);
-        if (t.size() < 3 || t.size() > 4 || ec != std::errc{} || end != t.data() + t.size() ||
-            v > 0777) {
+        const auto parsed = parse_number<unsigned>(t, 8);
+        const unsigned v = parsed.value_or(0);
+        if (t.size() < 3 || t.size() > 4 || !parsed || v > 0777) {
             in.problem("listen", "mode", "'" + *m + "' is not an octal file mode",
                        "write it as a string such as \"0660\"", in.origin("listen", "mode"));
         } else if ((v & 0600) != 0600) {
@@ -128,10 +127,8 @@ void read_listen(config_reader& in, config::listen_section& out) {
         }
     }
     if (auto g = in.text("listen", "group")) {
-        gid_t gid = 0;
-        const auto [end, ec] = std::from_chars(g->data(), g->data() + g->size(), gid);
-        if (ec == std::errc{} && end == g->data() + g->size()) {
-            out.group = gid;
+        if (const auto gid = parse_number<gid_t>(*g)) {
+            out.group = *gid;
         } else if (const ::group* entry = ::getgrnam(g->c_str())) {
             out.group = entry->gr_gid;
         } else {

@@ -6,7 +6,6 @@
 #include <priava_tokend/core/trim.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <limits>
 
 namespace priava_tokend {
@@ -110,12 +109,9 @@ std::optional<double> config_reader::number(std::string_view section, std::strin
         return std::nullopt;
     }
     if (r->node == nullptr) {
-        const std::string_view t = trim(r->text);
-        double v = 0;
-        const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-        if (t.empty() || ec != std::errc{} || end != t.data() + t.size()) {
+        const auto v = parse_number<double>(trim(r->text));
+        if (!v) {
             problem(section, key, "'" + r->text + "' is not a number", "use e.g. 0.75", r->origin);
-            return std::nullopt;
         }
         return v;
     }
