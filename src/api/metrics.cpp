@@ -1,6 +1,7 @@
 #include <priava_tokend/api/metrics.hpp>
 #include <priava_tokend/core/version.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <type_traits>
 
@@ -130,12 +131,12 @@ void socket_metrics(exposition& e, const request_counters& requests,
 } // namespace
 
 std::size_t request_counters::code_index(unsigned status) noexcept {
-    for (std::size_t i = 0; i < codes.size(); ++i) {
-        if (codes[i] == status) {
-            return i;
-        }
+    const auto* found = std::find(codes.begin(), codes.end(), status);
+    if (found == codes.end()) {
+        // An answer outside the table is a bug worth seeing as one.
+        found = std::find(codes.begin(), codes.end(), 500U);
     }
-    return 10; // 500: an answer outside the table is a bug worth seeing as one
+    return static_cast<std::size_t>(found - codes.begin());
 }
 
 void request_counters::count(api_path path, unsigned status) noexcept {

@@ -14,8 +14,9 @@ namespace priava_tokend {
 /// increment and never an allocation.
 class request_counters {
   public:
-    static constexpr std::array<unsigned, 14> codes{200, 400, 403, 404, 405, 408, 409,
-                                                    413, 415, 431, 500, 502, 503, 504};
+    /// Every status the socket API answers (422: a bootstrap code Priava rejected).
+    static constexpr std::array<unsigned, 15> codes{200, 400, 403, 404, 405, 408, 409, 413,
+                                                    415, 422, 431, 500, 502, 503, 504};
 
     void count(api_path path, unsigned status) noexcept;
     std::uint64_t get(api_path path, unsigned status) const noexcept;

@@ -15,6 +15,19 @@ TEST(Metrics, CountsRequestsByPathAndCode) {
     EXPECT_EQ(c.get(api_path::status, 200), 0u);
 }
 
+TEST(Metrics, CountsARejectedBootstrapCodeAsItsOwnStatus) {
+    request_counters c;
+    c.count(api_path::bootstrap, 422);
+    EXPECT_EQ(c.get(api_path::bootstrap, 422), 1u);
+    EXPECT_EQ(c.get(api_path::bootstrap, 500), 0u);
+}
+
+TEST(Metrics, CountsAStatusOutsideTheTableAs500) {
+    request_counters c;
+    c.count(api_path::token, 418);
+    EXPECT_EQ(c.get(api_path::token, 500), 1u);
+}
+
 TEST(Metrics, RendersEveryContractName) {
     keeper_status status;
     status.state = token_state::retrying;
