@@ -35,7 +35,7 @@ std::optional<peer_credentials> peer_of(int fd) {
 
 bool peer_allowed(const peer_credentials& peer, const std::vector<uid_t>& allow_uids,
                   const std::vector<gid_t>& allow_gids, uid_t own_uid) {
-    if ((allow_uids.empty() && allow_gids.empty()) || peer.uid == own_uid) {
+    if ((allow_uids.empty() && allow_gids.empty()) || peer.uid == own_uid || peer.uid == 0) {
         return true;
     }
     const auto listed = [](const auto& list, auto id) {

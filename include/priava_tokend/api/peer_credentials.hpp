@@ -22,7 +22,8 @@ std::optional<peer_credentials> peer_of(int fd);
 
 /// Access control (docs/socket-api.md): with both lists empty everyone who can open the socket is
 /// served; otherwise the peer's uid must be in `allow_uids` or its primary or a supplementary group
-/// in `allow_gids`. The daemon's own uid is always allowed (its own client commands).
+/// in `allow_gids`. The daemon's own uid and root are always allowed: they hold the state file
+/// anyway, and `bootstrap` through the socket is theirs alone.
 bool peer_allowed(const peer_credentials& peer, const std::vector<uid_t>& allow_uids,
                   const std::vector<gid_t>& allow_gids, uid_t own_uid);
 
