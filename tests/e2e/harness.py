@@ -68,7 +68,7 @@ def request_json(path, method, target, body=None, headers=None, timeout=30):
 class Fake:
     """The fake-priava executable: HTTPS on 127.0.0.1, control API on a Unix socket."""
 
-    def __init__(self, workdir, expires_in=3600, plain_http=False):
+    def __init__(self, workdir, expires_in=3600, plain_http=False, rate_limit=None):
         self.dir = os.path.join(workdir, "fake")
         os.makedirs(self.dir, exist_ok=True)
         self.secret_file = os.path.join(workdir, "client_secret")
@@ -80,6 +80,8 @@ class Fake:
                 REDIRECT_URI]
         if plain_http:
             args.append("--plain-http")
+        if rate_limit is not None:  # else Priava's 450 per 5 minutes
+            args += ["--rate-limit", str(rate_limit)]
         self.log_path = os.path.join(workdir, "fake.log")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
@@ -110,6 +112,13 @@ class Fake:
 
     def revoke(self):
         self.control("POST", "/revoke")
+
+    def revoke_access(self):
+        """Every access token issued so far is refused by the API (401)."""
+        self.control("POST", "/revoke-access")
+
+    def set_rate_limit(self, limit, window_ms):
+        self.control("POST", "/rate-limit", "%d %d" % (limit, window_ms))
 
     def set_expires_in(self, seconds):
         self.control("POST", "/expires_in", str(seconds))

@@ -98,6 +98,11 @@ json::object stats_json(const fake_priava& fake) {
             {"faults_applied", st.faults_applied},
             {"abandoned_requests", st.abandoned_requests},
             {"ping_ok", st.ping_ok},
+            {"api_requests", st.api_requests},
+            {"api_ok", st.api_ok},
+            {"api_unauthorized", st.api_unauthorized},
+            {"rate_limited", st.rate_limited},
+            {"most_in_window", st.most_in_window},
             {"last_content_type", st.last_content_type},
             {"last_tenant_region", st.last_tenant_region},
             {"last_body_field_names", std::move(names)},
@@ -124,6 +129,24 @@ response set_expires_in(fake_priava& fake, const request& req) {
         return reply(req, http::status::bad_request, "expires_in must be whole seconds >= 0\n");
     }
     fake.set_expires_in(std::chrono::seconds{seconds});
+    return reply(req, http::status::ok, "ok\n");
+}
+
+/// `LIMIT WINDOW_MS`, e.g. `450 300000`; a limit of 0 turns the limit off.
+response set_rate_limit(fake_priava& fake, const request& req) {
+    const auto text = trimmed(req.body());
+    unsigned limit = 0;
+    std::int64_t window_ms = 0;
+    const char* end = text.data() + text.size();
+    auto [after_limit, ec] = std::from_chars(text.data(), end, limit);
+    const bool limit_ok = ec == std::errc{} && after_limit < end && *after_limit == ' ';
+    const auto parsed = limit_ok ? std::from_chars(after_limit + 1, end, window_ms)
+                                 : std::from_chars_result{nullptr, std::errc::invalid_argument};
+    if (parsed.ec != std::errc{} || parsed.ptr != end || window_ms <= 0) {
+        return reply(req, http::status::bad_request,
+                     "rate_limit needs 'LIMIT WINDOW_MS' (whole numbers, window > 0)\n");
+    }
+    fake.set_rate_limit(limit, std::chrono::milliseconds{window_ms});
     return reply(req, http::status::ok, "ok\n");
 }
 
@@ -172,6 +195,13 @@ response handle(fake_priava& fake, const request& req,
         fake.revoke();
         return reply(req, http::status::ok, "ok\n");
     }
+    if (is("/revoke-access", http::verb::post)) {
+        fake.revoke_access_tokens();
+        return reply(req, http::status::ok, "ok\n");
+    }
+    if (is("/rate-limit", http::verb::post)) {
+        return set_rate_limit(fake, req);
+    }
     if (is("/stats", http::verb::get)) {
         return reply(req, http::status::ok, json::serialize(stats_json(fake)) + "\n",
                      "application/json");
@@ -204,8 +234,8 @@ response handle(fake_priava& fake, const request& req,
                            : reply(req, http::status::bad_request, why + "\n");
     }
     for (const char* known :
-         {"/code", "/expires_in", "/faults", "/revoke", "/stats", "/refresh_token", "/issued",
-          "/stop-listening", "/start-listening", "/certificate"}) {
+         {"/code", "/expires_in", "/faults", "/revoke", "/revoke-access", "/rate-limit", "/stats",
+          "/refresh_token", "/issued", "/stop-listening", "/start-listening", "/certificate"}) {
         if (target == known) {
             return reply(req, http::status::method_not_allowed, "wrong method\n");
         }

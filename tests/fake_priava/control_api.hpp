@@ -24,13 +24,15 @@ struct control_api_state;
 /// | `POST /faults` | body: JSON array of faults (see `parse_faults`), appended in order |
 /// | `DELETE /faults` | drops every pending fault |
 /// | `POST /revoke` | the current refresh token stops working |
+/// | `POST /revoke-access` | every access token issued so far stops working (API 401s) |
+/// | `POST /rate-limit` | body `LIMIT WINDOW_MS` (`450 300000`; limit 0: none) |
 /// | `GET /stats` | JSON of `fake_priava_stats` plus `pending_faults`, `listening`, `port` |
 /// | `GET /refresh_token` | the current refresh token (test-only; empty when none) |
-/// | `GET /issued` | JSON: every `codes`, `refresh_tokens`, `access_tokens` handed out (leak scans)
-/// | | `POST /stop-listening` | `fake_priava::stop()`: new connections are refused | | `POST
-/// /start-listening` | listens again on the same port | | `POST /certificate` | body `server`,
-/// `wrong-host`, `expired` or `untrusted`: the certificate new TLS connections get (needs
-/// `on_certificate`) |
+/// | `GET /issued` | JSON of every code, refresh and access token handed out (leak scans) |
+/// | `POST /stop-listening` | `fake_priava::stop()`: new connections are refused |
+/// | `POST /start-listening` | listens again on the same port |
+/// | `POST /certificate` | body `server`, `wrong-host`, `expired` or `untrusted`: the |
+/// |   | certificate new TLS connections get (needs `on_certificate`) |
 ///
 /// Answers are `text/plain` (`ok`, or the error) unless said otherwise; bad input is a 400, an
 /// unknown path 404, a wrong method 405. Single-threaded like the fake, on the same executor.

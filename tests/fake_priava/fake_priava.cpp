@@ -1,15 +1,16 @@
 #include "fake_priava.hpp"
 
+#include "fake_answer.hpp"
 #include "fake_priava_server.hpp"
+#include "priava_api.hpp"
+#include "rate_window.hpp"
 #include "token_grants.hpp"
 
-#include <priava_tokend/core/timestamp.hpp>
 #include <priava_tokend/priava/form_encoding.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <cctype>
 #include <optional>
 
 namespace priava_tokend::testing {
@@ -26,6 +27,7 @@ struct fake_priava_state {
     fake_priava_stats stats;
     token_grants grants{options, stats};
     fault_queue faults;
+    rate_window rate{options.rate_limit, options.rate_window};
     std::optional<fake_priava_server> server; ///< set right after construction
 };
 
@@ -40,35 +42,8 @@ using namespace detail;
 constexpr std::size_t oversized_body = 100 * 1024;
 constexpr std::string_view ping_path = "/api/rest/ping";
 
-/// A reply and what the log line says about it (an error code or a fault; never a secret).
-struct answer_t {
-    server_reply reply;
-    std::string note;
-};
-
-answer_t make_answer(const http_request& req, http::status status, std::string_view content_type,
-                     std::string body, std::string note = {}) {
-    http_response res{status, req.version()};
-    res.set(http::field::server, "fake-priava");
-    res.set(http::field::content_type, content_type);
-    res.set(http::field::cache_control, "no-store");
-    res.keep_alive(req.keep_alive());
-    res.body() = std::move(body);
-    res.prepare_payload();
-    return {{std::move(res), delivery::whole}, std::move(note)};
-}
-
-answer_t json_answer(const http_request& req, unsigned status, const json::object& body,
-                     std::string note = {}) {
-    return make_answer(req, static_cast<http::status>(status), "application/json",
-                       json::serialize(body), std::move(note));
-}
-
-answer_t error_answer(const http_request& req, unsigned status, std::string_view error,
-                      std::string_view description) {
-    return json_answer(req, status, {{"error", error}, {"error_description", description}},
-                       std::string(error));
-}
+/// Bodies the token endpoint takes; the API takes larger ones.
+constexpr std::uint64_t token_body_limit = 8 * 1024;
 
 /// Priava's success body, field for field; without `access_token` for `malformed_with_refresh`.
 std::string token_body(const issued_tokens& tokens, bool with_access) {
@@ -84,20 +59,7 @@ std::string token_body(const issued_tokens& tokens, bool with_access) {
     return json::serialize(body);
 }
 
-/// Priava's 429 carries the retry time in the body, as a UTC date without a zone (Priava's
-/// rate-limit documentation).
-answer_t rate_limit_answer(const http_request& req, std::chrono::seconds retry_after) {
-    std::string when = format_rfc3339(std::chrono::system_clock::now() + retry_after);
-    when.pop_back(); // the 'Z'
-    return json_answer(
-        req, 429,
-        {{"error", "rate_limit_exceeded"},
-         {"error_description", "API rate limit of 450 requests per 5 minutes exceeded"},
-         {"retry-after", when}},
-        "rate_limit_exceeded");
-}
-
-answer_t status_answer(const http_request& req, unsigned status) {
+fake_answer status_answer(const http_request& req, unsigned status) {
     const std::string_view error = status >= 500   ? "server_error"
                                    : status == 401 ? "invalid_client"
                                                    : "invalid_request";
@@ -133,13 +95,18 @@ void record(fake_priava_stats& stats, const http_request& req) {
 }
 
 /// A fault that answers without looking at the request; nothing for the others.
-std::optional<answer_t> canned_answer(const http_request& req, const fault& f) {
+std::optional<fake_answer> canned_answer(const http_request& req, const fault& f) {
     const std::string note = "fault " + std::string(to_string(f.kind));
     switch (f.kind) {
     case fault_kind::status:
         return status_answer(req, f.status);
     case fault_kind::rate_limit:
-        return rate_limit_answer(req, f.retry_after);
+        // Whole seconds from now, like a date Priava prints.
+        return rate_limit_answer(
+            req,
+            std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) +
+                f.retry_after,
+            450, std::chrono::minutes{5});
     case fault_kind::html_error:
         return make_answer(req, http::status::bad_gateway, "text/html",
                            "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad "
@@ -153,7 +120,7 @@ std::optional<answer_t> canned_answer(const http_request& req, const fault& f) {
         return make_answer(req, http::status::ok, "application/json", body + "\"}", note);
     }
     case fault_kind::drop_before:
-        return answer_t{{{}, delivery::reset}, note};
+        return fake_answer{{{}, delivery::reset}, note};
     case fault_kind::delay:
     case fault_kind::malformed_with_refresh:
     case fault_kind::omit_refresh_token:
@@ -163,8 +130,8 @@ std::optional<answer_t> canned_answer(const http_request& req, const fault& f) {
     return std::nullopt;
 }
 
-net::awaitable<answer_t> answer_token(fake_priava_state& s, http_request& req,
-                                      connection_info connection) {
+net::awaitable<fake_answer> answer_token(fake_priava_state& s, http_request& req,
+                                         connection_info connection) {
     const auto f = s.faults.take();
     if (f) {
         ++s.stats.faults_applied;
@@ -176,7 +143,7 @@ net::awaitable<answer_t> answer_token(fake_priava_state& s, http_request& req,
             const bool left = co_await client_left_during(connection, f->delay);
             if (left) {
                 ++s.stats.abandoned_requests;
-                co_return answer_t{{{}, delivery::reset}, "client left during the delay"};
+                co_return fake_answer{{{}, delivery::reset}, "client left during the delay"};
             }
         }
     }
@@ -198,56 +165,57 @@ net::awaitable<answer_t> answer_token(fake_priava_state& s, http_request& req,
     co_return a;
 }
 
-answer_t answer_ping(fake_priava_state& s, const http_request& req) {
-    if (req.method() != http::verb::get) {
-        auto a = error_answer(req, 405, "method_not_allowed", "use GET");
-        a.reply.response.set(http::field::allow, "GET");
-        return a;
+/// Priava's rate limit, when the request is over it.
+std::optional<fake_answer> over_the_limit(fake_priava_state& s, const http_request& req) {
+    const auto until = s.rate.admit(std::chrono::system_clock::now());
+    s.stats.most_in_window = s.rate.most_in_one_window();
+    if (!until) {
+        return std::nullopt;
     }
-    const std::string_view auth = req[http::field::authorization];
-    constexpr std::string_view scheme = "bearer ";
-    const bool bearer = auth.size() > scheme.size() &&
-                        std::equal(scheme.begin(), scheme.end(), auth.begin(), [](char a, char b) {
-                            return a == std::tolower(static_cast<unsigned char>(b));
-                        });
-    if (!bearer || !s.grants.accepts_access_token(auth.substr(scheme.size()))) {
-        auto a =
-            error_answer(req, 401, "invalid_token", "missing, unknown or expired access token");
-        a.reply.response.set(http::field::www_authenticate, "Bearer error=\"invalid_token\"");
-        return a;
-    }
-    if (req.count("TenantRegion") != 1 || req["TenantRegion"] != s.options.region) {
-        return error_answer(req, 400, "invalid_request", "TenantRegion missing or wrong");
-    }
-    ++s.stats.ping_ok;
-    return json_answer(req, 200, {{"ok", true}, {"region", s.options.region}});
+    ++s.stats.rate_limited;
+    return rate_limit_answer(req, *until, s.rate.limit(), s.rate.length());
 }
 
-net::awaitable<answer_t> route(fake_priava_state& s, http_request& req,
-                               connection_info connection) {
-    if (req.target() == ping_path) {
-        co_return answer_ping(s, req);
-    }
-    if (req.target() != s.options.token_path) {
-        co_return error_answer(req, 404, "not_found", "no such endpoint");
-    }
+net::awaitable<fake_answer> answer_token_path(fake_priava_state& s, http_request& req,
+                                              connection_info connection) {
     ++s.stats.requests;
     record(s.stats, req);
+    if (auto limited = over_the_limit(s, req)) {
+        co_return std::move(*limited);
+    }
     if (req.method() != http::verb::post) {
         auto a = error_answer(req, 405, "method_not_allowed", "the token endpoint takes POST");
         a.reply.response.set(http::field::allow, "POST");
         co_return a;
     }
-    auto a = co_await answer_token(s, req, connection);
-    if (s.options.log) {
-        const std::string outcome = a.reply.how == delivery::reset
-                                        ? "dropped"
-                                        : std::to_string(a.reply.response.result_int());
-        s.options.log(std::string(req.method_string()) + " " + std::string(req.target()) +
-                      " grant_type=" + std::string(logged_grant_type(req)) + " -> " + outcome +
-                      (a.note.empty() ? "" : " " + a.note));
+    co_return co_await answer_token(s, req, connection);
+}
+
+void log_token_request(const fake_priava_state& s, const http_request& req, const fake_answer& a) {
+    if (!s.options.log) {
+        return;
     }
-    co_return a;
+    const std::string outcome =
+        a.reply.how == delivery::reset ? "dropped" : std::to_string(a.reply.response.result_int());
+    s.options.log(std::string(req.method_string()) + " " + std::string(req.target()) +
+                  " grant_type=" + std::string(logged_grant_type(req)) + " -> " + outcome +
+                  (a.note.empty() ? "" : " " + a.note));
+}
+
+net::awaitable<fake_answer> route(fake_priava_state& s, http_request& req,
+                                  connection_info connection) {
+    if (req.target() == s.options.token_path) {
+        auto a = co_await answer_token_path(s, req, connection);
+        log_token_request(s, req, a);
+        co_return a;
+    }
+    if (!req.target().starts_with(api_prefix)) {
+        co_return error_answer(req, 404, "not_found", "no such endpoint");
+    }
+    if (auto limited = over_the_limit(s, req)) {
+        co_return std::move(*limited);
+    }
+    co_return answer_api(req, s.grants, s.options, s.stats);
 }
 
 /// Holds the state only weakly, so the server (owned by the state) keeps no cycle; a request
@@ -272,7 +240,11 @@ fake_priava::fake_priava(net::any_io_executor ex, net::ssl::context* tls,
                          fake_priava_options options)
     : state_(std::make_shared<fake_priava_state>(tls, std::move(options))) {
     std::weak_ptr<fake_priava_state> weak = state_;
-    state_->server.emplace(std::move(ex), tls, state_->options.connection_timeout,
+    const auto body_limit = [token_path = state_->options.token_path](std::string_view target) {
+        return target.starts_with(api_prefix) && target != token_path ? api_body_limit
+                                                                      : token_body_limit;
+    };
+    state_->server.emplace(std::move(ex), tls, state_->options.connection_timeout, body_limit,
                            [weak](http_request& req, connection_info connection) {
                                return handle(weak, req, connection);
                            });
@@ -293,6 +265,9 @@ bool fake_priava::listening() const noexcept {
 }
 std::string fake_priava::token_url() const {
     return base_url(*state_) + state_->options.token_path;
+}
+std::string fake_priava::api_url() const {
+    return base_url(*state_) + std::string(api_prefix.substr(0, api_prefix.size() - 1));
 }
 std::string fake_priava::ping_url() const {
     return base_url(*state_) + std::string(ping_path);
@@ -316,6 +291,14 @@ std::size_t fake_priava::pending_faults() const noexcept {
 }
 void fake_priava::revoke() {
     state_->grants.revoke();
+}
+void fake_priava::revoke_access_tokens() {
+    state_->grants.revoke_access_tokens();
+}
+void fake_priava::set_rate_limit(unsigned limit, std::chrono::milliseconds window) {
+    state_->rate.set(limit, window);
+    state_->options.rate_limit = limit;
+    state_->options.rate_window = window;
 }
 const fake_priava_stats& fake_priava::stats() const noexcept {
     return state_->stats;

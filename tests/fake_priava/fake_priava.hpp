@@ -19,9 +19,11 @@ struct fake_priava_state;
 }
 
 /// Priava's token endpoint (`POST` form to `token_path`) exactly as Priava's page documents it,
-/// plus `GET /api/rest/ping` for bearer tokens, served on 127.0.0.1 over HTTPS (or plain HTTP
-/// without a TLS context). Strict: anything the page does not show is a 400 in Priava's JSON
-/// shape. Refresh tokens rotate on every refresh; a consumed one is refused and counted as reuse.
+/// and a few endpoints of its REST API behind bearer tokens (`priava_api.hpp`), served on
+/// 127.0.0.1 over HTTPS (or plain HTTP without a TLS context). Strict: anything the page does not
+/// show is a 400 in Priava's JSON shape. Refresh tokens rotate on every refresh; a consumed one is
+/// refused and counted as reuse. Both count against Priava's rate limit (450 requests per fixed
+/// 5-minute window unless set otherwise), answered over it with Priava's 429 body.
 ///
 /// Single-threaded: it runs on the caller's executor, and every member must be called on that
 /// executor's thread (in tests: between `run_for` calls on the same `io_context`). Connections
@@ -46,6 +48,8 @@ class fake_priava {
 
     /// `https://127.0.0.1:PORT/api/rest/oauth/token` (`http://` without TLS).
     std::string token_url() const;
+    /// `https://127.0.0.1:PORT/api/rest`: the API's base, as the proxy's `upstream`.
+    std::string api_url() const;
     /// `https://127.0.0.1:PORT/api/rest/ping`.
     std::string ping_url() const;
 
@@ -61,6 +65,12 @@ class fake_priava {
 
     /// The current refresh token becomes invalid (`invalid_grant`) until a code is exchanged.
     void revoke();
+
+    /// Every access token issued so far stops working: the API answers 401 until a new one is
+    /// issued.
+    void revoke_access_tokens();
+    /// Priava's rate limit from now on (0: none); what the current window counted stays counted.
+    void set_rate_limit(unsigned limit, std::chrono::milliseconds window);
 
     const fake_priava_stats& stats() const noexcept;
     /// For tests that plant a state file; empty when there is none.

@@ -10,10 +10,12 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 #include <sys/socket.h>
 
@@ -25,10 +27,11 @@ using tcp = net::ip::tcp;
 
 struct server_state {
     server_state(net::any_io_executor executor, net::ssl::context* context,
-                 std::chrono::seconds io_timeout, request_handler h)
+                 std::chrono::seconds io_timeout, body_limit_for limit, request_handler h)
         : ex(std::move(executor))
         , tls(context)
         , timeout(io_timeout)
+        , body_limit(std::move(limit))
         , handler(std::move(h)) {}
 
     void stop() {
@@ -46,6 +49,7 @@ struct server_state {
     net::any_io_executor ex;
     net::ssl::context* tls;
     std::chrono::seconds timeout;
+    body_limit_for body_limit;
     request_handler handler;
     std::shared_ptr<tcp::acceptor> acceptor;
     std::uint16_t port = 0;
@@ -63,8 +67,8 @@ using namespace detail;
 using namespace net::experimental::awaitable_operators;
 
 constexpr std::uint32_t request_head_limit = 8 * 1024;
-constexpr std::uint64_t request_body_limit = 8 * 1024;
 constexpr auto close_timeout = std::chrono::seconds{2};
+constexpr std::uint64_t drain_limit = 64 * 1024 * 1024;
 
 void report_exception(std::exception_ptr e) {
     if (!e) {
@@ -91,7 +95,7 @@ http_response limit_reply(unsigned status, std::string_view what) {
     res.set(http::field::content_type, "application/json");
     res.keep_alive(false);
     res.body() = R"({"error":"invalid_request","error_description":")" + std::string(what) +
-                 R"( over 8 KiB"})";
+                 R"( too large"})";
     res.prepare_payload();
     return res;
 }
@@ -115,6 +119,22 @@ net::awaitable<void> close_gracefully(beast::tcp_stream& stream) {
     co_return;
 }
 
+/// Reads and drops what the client still sends (up to `drain_limit` bytes, for `close_timeout`
+/// at most), so that the close after a 413 does not reset the connection before the client has
+/// read the reply.
+template <class Stream>
+net::awaitable<void> drain(Stream& stream, beast::tcp_stream& lowest) {
+    lowest.expires_after(close_timeout);
+    std::array<char, 16 * 1024> scratch{};
+    for (std::uint64_t total = 0; total < drain_limit;) {
+        auto [ec, n] = co_await stream.async_read_some(net::buffer(scratch), use_nothrow);
+        if (ec) {
+            break;
+        }
+        total += n;
+    }
+}
+
 template <class Stream>
 net::awaitable<void> serve(server_state& s, Stream& stream, beast::tcp_stream& lowest) {
     const connection_info connection{lowest.socket(), !std::is_same_v<Stream, beast::tcp_stream>};
@@ -122,10 +142,21 @@ net::awaitable<void> serve(server_state& s, Stream& stream, beast::tcp_stream& l
     for (;;) {
         http::request_parser<http::string_body> parser;
         parser.header_limit(request_head_limit);
-        parser.body_limit(request_body_limit);
+        parser.body_limit(boost::none); // decided by the target, below
         lowest.expires_after(s.timeout);
-        auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+        auto [ec, bytes] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
+        if (!ec) {
+            const std::uint64_t limit = s.body_limit(parser.get().target());
+            if (parser.content_length().value_or(0) > limit) {
+                ec = http::error::body_limit;
+            } else {
+                parser.body_limit(limit);
+                std::tie(ec, bytes) =
+                    co_await http::async_read(stream, buffer, parser, use_nothrow);
+            }
+        }
         server_reply r;
+        const bool body_left_unread = ec == http::error::body_limit;
         if (ec == http::error::header_limit) {
             r.response = limit_reply(431, "request head");
         } else if (ec == http::error::body_limit) {
@@ -151,6 +182,9 @@ net::awaitable<void> serve(server_state& s, Stream& stream, beast::tcp_stream& l
         auto [write_ec, written] = co_await http::async_write(stream, r.response, use_nothrow);
         if (write_ec) {
             co_return;
+        }
+        if (body_left_unread) {
+            co_await drain(stream, lowest);
         }
         if (!r.response.keep_alive()) {
             break;
@@ -225,8 +259,10 @@ net::awaitable<bool> client_left_during(connection_info connection,
 }
 
 fake_priava_server::fake_priava_server(net::any_io_executor ex, net::ssl::context* tls,
-                                       std::chrono::seconds timeout, request_handler handler)
-    : state_(std::make_shared<server_state>(std::move(ex), tls, timeout, std::move(handler))) {}
+                                       std::chrono::seconds timeout, body_limit_for body_limit,
+                                       request_handler handler)
+    : state_(std::make_shared<server_state>(std::move(ex), tls, timeout, std::move(body_limit),
+                                            std::move(handler))) {}
 
 fake_priava_server::~fake_priava_server() {
     state_->stop();

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string_view>
 
 namespace priava_tokend::testing {
 
@@ -41,6 +42,9 @@ struct connection_info {
 net::awaitable<bool> client_left_during(connection_info connection,
                                         std::chrono::milliseconds delay);
 
+/// The largest request body taken for a request target.
+using body_limit_for = std::function<std::uint64_t(std::string_view target)>;
+
 /// Answers one request. Called on the server's executor.
 using request_handler = std::function<net::awaitable<server_reply>(http_request&, connection_info)>;
 
@@ -49,13 +53,15 @@ struct server_state;
 }
 
 /// The sockets of the fake: HTTPS (or plain HTTP without a TLS context) on 127.0.0.1 with Beast
-/// coroutines. Keep-alive; request head and body at most 8 KiB each (431 / 413 beyond); the TLS
-/// handshake and every read and write bounded by `timeout`. Single-threaded, on the executor it
+/// coroutines. Keep-alive; request head at most 8 KiB (431 beyond), the body at most what
+/// `body_limit` says for its target (413 beyond); the TLS handshake and every read and write
+/// bounded by `timeout`. Single-threaded, on the executor it
 /// is given. Connections open when the object dies are closed.
 class fake_priava_server {
   public:
     fake_priava_server(net::any_io_executor ex, net::ssl::context* tls,
-                       std::chrono::seconds timeout, request_handler handler);
+                       std::chrono::seconds timeout, body_limit_for body_limit,
+                       request_handler handler);
     ~fake_priava_server();
     fake_priava_server(const fake_priava_server&) = delete;
     fake_priava_server& operator=(const fake_priava_server&) = delete;

@@ -30,8 +30,10 @@ using namespace priava_tokend::testing;
 constexpr const char* usage =
     "usage: fake-priava --dir DIR [--port N] [--expires-in SECONDS] [--client-id ID]\n"
     "                   [--client-secret-file FILE] [--redirect-uri URI] [--region APAC|EU|US]\n"
-    "                   [--code-file FILE] [--plain-http]\n"
-    "Serves Priava's token endpoint on 127.0.0.1 with a test CA written to DIR/ca.pem, writes\n"
+    "                   [--code-file FILE] [--plain-http] [--rate-limit N] [--rate-window MS]\n"
+    "Serves Priava's token endpoint and a few API endpoints on 127.0.0.1 with a test CA written\n"
+    "to DIR/ca.pem, Priava's rate limit (--rate-limit requests per fixed --rate-window; default\n"
+    "450 per 300000 ms; 0: none) over both, writes\n"
     "DIR/token_url and DIR/port, prints 'fake-priava listening on URL', and takes commands on\n"
     "DIR/control.sock (HTTP over a Unix socket: POST /code, GET /stats, POST /faults, ...).\n";
 
@@ -93,6 +95,13 @@ command_line parse(int argc, char** argv) {
                 throw usage_error("--region must be APAC, EU or US");
             }
             c.options.region = value;
+        } else if (flag == "--rate-limit") {
+            c.options.rate_limit = number<unsigned>(flag, value);
+        } else if (flag == "--rate-window") {
+            c.options.rate_window = std::chrono::milliseconds{number<std::uint32_t>(flag, value)};
+            if (c.options.rate_window.count() == 0) {
+                throw usage_error("--rate-window must be above 0 ms");
+            }
         } else if (flag == "--code-file") {
             c.code_file = value;
         } else {

@@ -172,7 +172,14 @@ issued_tokens token_grants::issue(bool with_refresh_token) {
 
 bool token_grants::accepts_access_token(std::string_view token) const {
     const auto it = access_tokens_.find(std::string(token));
-    return it != access_tokens_.end() && std::chrono::steady_clock::now() < it->second;
+    return it != access_tokens_.end() && std::chrono::steady_clock::now() < it->second &&
+           !revoked_access_.contains(it->first);
+}
+
+void token_grants::revoke_access_tokens() {
+    for (const auto& [token, expiry] : access_tokens_) {
+        revoked_access_.insert(token);
+    }
 }
 
 void token_grants::revoke() {

@@ -66,6 +66,9 @@ class token_grants {
     /// The current refresh token stops working (`invalid_grant`) until a new code is exchanged.
     void revoke();
 
+    /// Every access token issued so far stops working (they stay listed by `issued`).
+    void revoke_access_tokens();
+
     issued_secrets issued() const;
 
     /// Empty before the first authorization_code grant and after `revoke()`.
@@ -83,6 +86,7 @@ class token_grants {
     std::set<std::string> consumed_refresh_; ///< rotated away: presenting one is reuse
     std::set<std::string> revoked_refresh_;  ///< revoked or replaced by a new authorization
     std::map<std::string, std::chrono::steady_clock::time_point> access_tokens_; ///< -> expiry
+    std::set<std::string> revoked_access_;
 };
 
 /// 44 characters of base64 from 31 random bytes, always holding `+`, `/` and `=` so that every
