@@ -1,5 +1,6 @@
 #include "config_reader.hpp"
 #include "known_keys.hpp"
+#include "proxy_section_reader.hpp"
 
 #include <priava_tokend/config/config.hpp>
 #include <priava_tokend/config/toml_text_check.hpp>
@@ -200,6 +201,7 @@ loaded_config parse_config(std::string_view toml_text, std::string_view source,
         cfg.state.path = std::move(*p);
     }
     read_listen(in, cfg.listen);
+    read_proxy(in, cfg.priava, cfg.proxy);
     constexpr std::array<std::pair<std::string_view, log_format>, 2> formats{
         {{"text", log_format::text}, {"json", log_format::json}}};
     if (auto f = pick(in, "log", "format", formats)) {

@@ -18,7 +18,7 @@ struct known_key {
     std::string_view key;
 };
 
-inline constexpr std::array<known_key, 23> known_keys{{
+inline constexpr std::array<known_key, 34> known_keys{{
     {"priava", "token_url"},
     {"priava", "region"},
     {"priava", "client_id"},
@@ -40,6 +40,17 @@ inline constexpr std::array<known_key, 23> known_keys{{
     {"listen", "allow_uids"},
     {"listen", "allow_gids"},
     {"listen", "max_connections"},
+    {"proxy", "enabled"},
+    {"proxy", "upstream"},
+    {"proxy", "budget"},
+    {"proxy", "window"},
+    {"proxy", "max_queue_wait"},
+    {"proxy", "max_queued"},
+    {"proxy", "max_concurrent"},
+    {"proxy", "max_request_body"},
+    {"proxy", "upstream_timeout"},
+    {"proxy", "listen_tcp"},
+    {"proxy", "tcp_auth_token_file"},
     {"log", "format"},
     {"log", "level"},
 }};

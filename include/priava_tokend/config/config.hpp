@@ -48,6 +48,21 @@ struct config {
         std::vector<gid_t> allow_gids;
         std::size_t max_connections = 1024;
     } listen;
+    /// The API proxy (docs/proxy.md): not served yet, so `enabled` must stay false.
+    struct proxy_section {
+        bool enabled = false;
+        /// Empty in the file: `priava.token_url` without its `/oauth/token`.
+        std::string upstream;
+        std::size_t budget = 450;
+        milliseconds window{300'000};
+        milliseconds max_queue_wait{30'000};
+        std::size_t max_queued = 1024;
+        std::size_t max_concurrent = 8;
+        std::uint64_t max_request_body = 8 * 1024 * 1024;
+        milliseconds upstream_timeout{60'000};
+        std::optional<std::string> listen_tcp; ///< `127.0.0.1:8445`, `[::1]:8445`: loopback only
+        std::optional<std::string> tcp_auth_token_file;
+    } proxy;
     struct log_section {
         log_format format = log_format::text;
         log_level level = log_level::info;
