@@ -1,3 +1,5 @@
+#include "config_fixture.hpp"
+
 #include <priava_tokend/config/config.hpp>
 
 #include <gtest/gtest.h>
@@ -8,32 +10,7 @@ namespace priava_tokend {
 namespace {
 
 using namespace std::chrono_literals;
-
-constexpr std::string_view minimal = R"(
-[priava]
-token_url    = "https://api.priava.com/api/rest/oauth/token"
-region       = "EU"
-client_id    = "client-1"
-redirect_uri = "https://my.app.com/oauth2callback"
-)";
-
-loaded_config parse(std::string_view text, environment env = {}) {
-    return parse_config(text, "test.toml", env);
-}
-
-const config_problem* find_problem(const loaded_config& c, std::string_view key) {
-    const auto it = std::find_if(c.problems.begin(), c.problems.end(),
-                                 [&](const auto& p) { return p.key == key; });
-    return it == c.problems.end() ? nullptr : &*it;
-}
-
-std::string describe(const loaded_config& c) {
-    std::string out;
-    for (const auto& p : c.problems) {
-        out += p.key + ": " + p.message + " -> " + p.fix + "\n";
-    }
-    return out;
-}
+using namespace testing;
 
 TEST(Config, MinimalFileGetsDocumentedDefaults) {
     const auto c = parse(minimal);

@@ -1,3 +1,5 @@
+#include "config_fixture.hpp"
+
 #include <priava_tokend/config/config.hpp>
 
 #include <gtest/gtest.h>
@@ -8,29 +10,16 @@ namespace priava_tokend {
 namespace {
 
 using namespace std::chrono_literals;
-
-constexpr std::string_view priava = R"(
-[priava]
-token_url    = "https://api.priava.com/api/rest/oauth/token"
-region       = "EU"
-client_id    = "client-1"
-redirect_uri = "https://my.app.com/oauth2callback"
-)";
+using namespace testing;
 
 loaded_config parse_proxy(std::string_view proxy, environment env = {}) {
-    return parse_config(std::string(priava) + "[proxy]\n" + std::string(proxy), "test.toml", env);
-}
-
-const config_problem* problem_of(const loaded_config& c, std::string_view key) {
-    const auto it = std::find_if(c.problems.begin(), c.problems.end(),
-                                 [&](const auto& p) { return p.key == key; });
-    return it == c.problems.end() ? nullptr : &*it;
+    return parse(std::string(minimal) + "[proxy]\n" + std::string(proxy), std::move(env));
 }
 
 /// The message of the one problem with `key`; fails when there are others.
 std::string only_problem(const loaded_config& c, std::string_view key) {
     EXPECT_EQ(c.problems.size(), 1u);
-    const auto* p = problem_of(c, key);
+    const auto* p = find_problem(c, key);
     return p == nullptr ? "(no problem with " + std::string(key) + ")" : p->message;
 }
 
@@ -65,7 +54,7 @@ upstream_timeout = "5s"
 listen_tcp = "[::1]:8445"
 tcp_auth_token_file = "/run/secrets/tcp"
 )");
-    ASSERT_TRUE(c.problems.empty()) << c.problems.front().key << ": " << c.problems.front().message;
+    ASSERT_TRUE(c.problems.empty()) << describe(c);
     const auto& p = c.values.proxy;
     EXPECT_EQ(p.upstream, "https://api-sandbox.priava.com/api/rest") << "no trailing slash";
     EXPECT_EQ(p.budget, 100u);
@@ -127,7 +116,7 @@ TEST(ProxySection, UpstreamIsCheckedLikeTheTokenUrlAndNamedAsItself) {
 }
 
 TEST(ProxySection, AnUpstreamThatCannotBeDerivedIsNamedWhenTheProxyIsOn) {
-    const auto c = parse_config(R"(
+    const auto c = parse(R"(
 [priava]
 token_url    = "https://auth.example.com/token"
 region       = "EU"
@@ -135,10 +124,9 @@ client_id    = "client-1"
 redirect_uri = "https://my.app.com/oauth2callback"
 [proxy]
 enabled = true
-)",
-                                "test.toml", {});
-    ASSERT_NE(problem_of(c, "proxy.upstream"), nullptr);
-    EXPECT_NE(problem_of(c, "proxy.upstream")->message.find("cannot be derived"),
+)");
+    ASSERT_NE(find_problem(c, "proxy.upstream"), nullptr);
+    EXPECT_NE(find_problem(c, "proxy.upstream")->message.find("cannot be derived"),
               std::string::npos);
 }
 
