@@ -1,5 +1,5 @@
 #include <priava_tokend/core/json_object.hpp>
-#include <priava_tokend/core/parse_number.hpp>
+#include <priava_tokend/priava/retry_after.hpp>
 #include <priava_tokend/priava/token_response.hpp>
 
 #include <boost/json/value.hpp>
@@ -121,23 +121,6 @@ token_outcome classify_rejection(unsigned status, std::string_view body) {
     return r;
 }
 
-std::optional<wall_time> retry_after_from(std::string_view body, std::string_view header,
-                                          wall_time now) {
-    if (const auto obj = parse_json_object(body)) {
-        for (const char* name : {"retry-after", "retry_after", "retryAfter"}) {
-            if (const auto* v = string_field(*obj, name)) {
-                if (auto t = parse_priava_retry_after(*v)) {
-                    return t;
-                }
-            }
-        }
-    }
-    if (const auto delay = parse_number<std::uint32_t>(header)) {
-        return now + std::chrono::seconds{*delay};
-    }
-    return std::nullopt;
-}
-
 } // namespace
 
 bool is_token_text(std::string_view text) noexcept {
@@ -154,7 +137,7 @@ token_outcome classify_token_response(unsigned status, std::string_view body,
     }
     if (status == 429) {
         return transient_failure{errc::rate_limited, "HTTP 429 rate limited", status,
-                                 retry_after_from(body, retry_after_header, now), std::nullopt};
+                                 priava_retry_after(body, retry_after_header, now), std::nullopt};
     }
     return transient_failure{errc::server_error, "HTTP " + std::to_string(status), status,
                              std::nullopt, std::nullopt};
