@@ -144,14 +144,7 @@ void read_listen(config_reader& in, config::listen_section& out) {
     if (auto ids = in.id_list("listen", "allow_gids")) {
         out.allow_gids.assign(ids->begin(), ids->end());
     }
-    if (auto n = in.integer("listen", "max_connections")) {
-        if (*n < 1 || *n > 65536) {
-            in.problem("listen", "max_connections", "must be between 1 and 65536", "use e.g. 1024",
-                       in.origin("listen", "max_connections"));
-        } else {
-            out.max_connections = static_cast<std::size_t>(*n);
-        }
-    }
+    read_count(in, "listen", "max_connections", 1, 65536, out.max_connections);
 }
 
 } // namespace

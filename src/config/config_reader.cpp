@@ -219,4 +219,17 @@ std::optional<std::int64_t> config_reader::parse_integer(std::string_view sectio
     return v;
 }
 
+void read_count(config_reader& in, std::string_view section, std::string_view key, std::int64_t low,
+                std::int64_t high, std::size_t& out) {
+    if (auto n = in.integer(section, key)) {
+        if (*n < low || *n > high) {
+            in.problem(section, key,
+                       "must be between " + std::to_string(low) + " and " + std::to_string(high),
+                       "use e.g. " + std::to_string(out), in.origin(section, key));
+        } else {
+            out = static_cast<std::size_t>(*n);
+        }
+    }
+}
+
 } // namespace priava_tokend

@@ -66,6 +66,11 @@ class config_reader {
     std::vector<config_problem>& problems_;
 };
 
+/// A whole number in [low, high] into `out`; otherwise a problem that names the range and
+/// offers `out` (the default) as the example.
+void read_count(config_reader& in, std::string_view section, std::string_view key, std::int64_t low,
+                std::int64_t high, std::size_t& out);
+
 /// One of `choices` by its name; a problem naming them all otherwise.
 template <class Enum, std::size_t N>
 std::optional<Enum> pick(config_reader& in, std::string_view section, std::string_view key,

@@ -10,20 +10,6 @@ namespace {
 constexpr std::string_view section = "proxy";
 constexpr std::string_view token_suffix = "/oauth/token";
 
-/// A whole number in [low, high], else a problem that says so.
-void read_count(config_reader& in, std::string_view key, std::int64_t low, std::int64_t high,
-                std::size_t& out) {
-    if (auto n = in.integer(section, key)) {
-        if (*n < low || *n > high) {
-            in.problem(section, key,
-                       "must be between " + std::to_string(low) + " and " + std::to_string(high),
-                       "use e.g. " + std::to_string(out), in.origin(section, key));
-        } else {
-            out = static_cast<std::size_t>(*n);
-        }
-    }
-}
-
 /// A duration in [low, high].
 void read_span(config_reader& in, std::string_view key, milliseconds low, milliseconds high,
                milliseconds& out) {
@@ -41,13 +27,8 @@ void read_span(config_reader& in, std::string_view key, milliseconds low, millis
 void read_upstream(config_reader& in, const config::priava_section& priava,
                    config::proxy_section& out) {
     if (auto url = in.text(section, "upstream")) {
-        if (auto ep = parse_token_url(*url); !ep) {
-            std::string message = ep.error().message; // worded for token_url
-            for (auto at = message.find("token_url"); at != std::string::npos;
-                 at = message.find("token_url", at)) {
-                message.replace(at, 9, "upstream");
-            }
-            in.problem(section, "upstream", std::move(message),
+        if (auto ep = parse_token_url(*url, "upstream"); !ep) {
+            in.problem(section, "upstream", ep.error().message,
                        "e.g. https://api.priava.com/api/rest", in.origin(section, "upstream"));
         } else {
             out.upstream = std::move(*url);
@@ -106,11 +87,11 @@ void read_proxy(config_reader& in, const config::priava_section& priava,
         out.enabled = *on;
     }
     read_upstream(in, priava, out);
-    read_count(in, "budget", 1, 100'000, out.budget);
+    read_count(in, section, "budget", 1, 100'000, out.budget);
     read_span(in, "window", milliseconds{1'000}, milliseconds{86'400'000}, out.window);
     read_span(in, "max_queue_wait", milliseconds{0}, milliseconds{3'600'000}, out.max_queue_wait);
-    read_count(in, "max_queued", 0, 1'000'000, out.max_queued);
-    read_count(in, "max_concurrent", 1, 1'024, out.max_concurrent);
+    read_count(in, section, "max_queued", 0, 1'000'000, out.max_queued);
+    read_count(in, section, "max_concurrent", 1, 1'024, out.max_concurrent);
     if (auto size = in.string(section, "max_request_body")) {
         const auto bytes = parse_byte_size(*size);
         if (!bytes || *bytes > 1024ULL * 1024 * 1024) {

@@ -25,17 +25,18 @@ bool valid_reg_name(std::string_view host) {
 
 /// The scheme, the host and the port of `u` into `ep`; what is wrong otherwise. Messages never
 /// quote user info, which may hold a password.
-outcome<void> read_authority(const urls::url_view& u, token_endpoint& ep) {
+outcome<void> read_authority(const urls::url_view& u, std::string_view name, token_endpoint& ep) {
     if (u.scheme_id() == urls::scheme::https) {
         ep.tls = true;
     } else if (u.scheme_id() == urls::scheme::http) {
         ep.tls = false;
         ep.port = 80;
     } else {
-        return bad_url("token_url scheme '" + std::string(u.scheme()) + "' is not https");
+        return bad_url(std::string(name) + " scheme '" + std::string(u.scheme()) +
+                       "' is not https");
     }
     if (u.has_userinfo()) {
-        return bad_url("token_url must not contain user info ('user@')");
+        return bad_url(std::string(name) + " must not contain user info ('user@')");
     }
     if (u.host_type() == urls::host_type::ipv6) {
         ep.host = u.host_ipv6_address().to_string();
@@ -43,13 +44,14 @@ outcome<void> read_authority(const urls::url_view& u, token_endpoint& ep) {
                (u.host_type() == urls::host_type::name && valid_reg_name(u.encoded_host()))) {
         ep.host = u.encoded_host();
     } else {
-        return bad_url("token_url host '" + std::string(u.encoded_host()) +
+        return bad_url(std::string(name) + " host '" + std::string(u.encoded_host()) +
                        "' is not a valid host name");
     }
     if (u.has_port()) {
         const auto port = parse_number<std::uint16_t>(u.port());
         if (!port || *port == 0) {
-            return bad_url("token_url port '" + std::string(u.port()) + "' is not 1-65535");
+            return bad_url(std::string(name) + " port '" + std::string(u.port()) +
+                           "' is not 1-65535");
         }
         ep.port = *port;
     }
@@ -69,27 +71,27 @@ bool is_loopback_host(std::string_view host) {
     return ::inet_pton(AF_INET, lower.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
-outcome<token_endpoint> parse_token_url(std::string_view url) {
+outcome<token_endpoint> parse_token_url(std::string_view url, std::string_view name) {
     if (url.find("://") == std::string_view::npos) {
-        return bad_url("token_url must start with https://");
+        return bad_url(std::string(name) + " must start with https://");
     }
     if (std::any_of(url.begin(), url.end(),
                     [](unsigned char c) { return c <= ' ' || c == 0x7f; })) {
-        return bad_url("token_url contains a space or control character");
+        return bad_url(std::string(name) + " contains a space or control character");
     }
     const auto u = urls::parse_absolute_uri(url);
     if (!u) {
-        return bad_url("token_url is not a valid URL (" + u.error().message() + ")");
+        return bad_url(std::string(name) + " is not a valid URL (" + u.error().message() + ")");
     }
     if (u->has_fragment()) {
-        return bad_url("token_url must not contain a fragment ('#')");
+        return bad_url(std::string(name) + " must not contain a fragment ('#')");
     }
     token_endpoint ep;
-    if (auto ok = read_authority(*u, ep); !ok) {
+    if (auto ok = read_authority(*u, name, ep); !ok) {
         return ok.error();
     }
     if (!ep.tls && !is_loopback_host(ep.host)) {
-        return bad_url("token_url uses http:// to '" + ep.host +
+        return bad_url(std::string(name) + " uses http:// to '" + ep.host +
                        "'; plain HTTP is only allowed to a loopback host (tests); use https://");
     }
     ep.target = u->encoded_path().empty() ? "/" : std::string(u->encoded_path());

@@ -48,7 +48,7 @@ struct config {
         std::vector<gid_t> allow_gids;
         std::size_t max_connections = 1024;
     } listen;
-    /// The API proxy (docs/proxy.md): not served yet, so `enabled` must stay false.
+    /// The API proxy (docs/configuration.md): not served yet, so `enabled` must stay false.
     struct proxy_section {
         bool enabled = false;
         /// Empty in the file: `priava.token_url` without its `/oauth/token`.

@@ -19,8 +19,8 @@ struct token_endpoint {
 
 /// Accepts `https://host[:port]/path` and, for local tests only, `http://` to a loopback host
 /// (`localhost`, `127.0.0.0/8`, `[::1]`). User info, fragments and other schemes are refused with
-/// a message saying which part is wrong.
-outcome<token_endpoint> parse_token_url(std::string_view url);
+/// a message saying which part is wrong, calling the URL `name` (the config key it came from).
+outcome<token_endpoint> parse_token_url(std::string_view url, std::string_view name = "token_url");
 
 /// True for `localhost`, `127.0.0.0/8` and `::1`.
 bool is_loopback_host(std::string_view host);

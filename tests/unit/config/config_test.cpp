@@ -276,5 +276,17 @@ TEST(Config, ParsesRegionsExactlyAsPriavaNamesThem) {
     }
 }
 
+TEST(Config, MaxConnectionsOutsideOneTo65536IsAProblemThatSaysTheRange) {
+    for (const char* value : {"0", "65537"}) {
+        const auto c = parse(std::string(minimal) + "[listen]\nmax_connections = " + value + "\n");
+        const auto* p = find_problem(c, "listen.max_connections");
+        ASSERT_NE(p, nullptr) << value;
+        EXPECT_EQ(p->message, "must be between 1 and 65536 (test.toml:8)");
+        EXPECT_EQ(p->fix, "use e.g. 1024");
+    }
+    EXPECT_TRUE(
+        parse(std::string(minimal) + "[listen]\nmax_connections = 65536\n").problems.empty());
+}
+
 } // namespace
 } // namespace priava_tokend
