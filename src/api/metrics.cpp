@@ -161,4 +161,35 @@ std::string render_metrics(const keeper_status& status, const refresh_stats& sta
     return out;
 }
 
+std::string render_proxy_metrics(const proxy_stats& stats, const request_budget& budget) {
+    std::string out;
+    exposition e(out);
+    e.family("priava_tokend_proxy_requests_total", "counter",
+             "Calls through /v1/proxy/, by the status the app got (Priava's or the daemon's).");
+    for (const auto& [code, count] : stats.responses) {
+        e.sample(count, label("code", std::to_string(code)));
+    }
+    e.family("priava_tokend_proxy_queue_wait_seconds", "histogram",
+             "Time proxied calls waited for Priava's budget.");
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < proxy_stats::wait_buckets.size(); ++i) {
+        cumulative += stats.wait_counts[i];
+        e.sample(cumulative, label("le", number(proxy_stats::wait_buckets[i])), "_bucket");
+    }
+    e.sample(stats.waits, label("le", "+Inf"), "_bucket");
+    e.sample(stats.wait_sum_seconds, {}, "_sum");
+    e.sample(stats.waits, {}, "_count");
+    const auto now = request_budget::clock::now();
+    e.family("priava_tokend_proxy_queued", "gauge", "Calls waiting for Priava's budget now.")
+        .sample(budget.queued());
+    e.family("priava_tokend_priava_requests_in_window", "gauge",
+             "Requests sent to Priava (token requests included) in the last proxy.window.")
+        .sample(budget.in_window(now));
+    e.family("priava_tokend_proxy_retries_total", "counter",
+             "Proxied calls sent again: after a 401 with a newer token, or after a 429's pause.")
+        .sample(stats.retries_401, label("reason", "401"))
+        .sample(stats.retries_429, label("reason", "429"));
+    return out;
+}
+
 } // namespace priava_tokend

@@ -1,15 +1,27 @@
 #include <priava_tokend/api/request_parser.hpp>
+#include <priava_tokend/proxy/upstream_target.hpp>
+
+#include <boost/beast/core/string.hpp>
 
 namespace priava_tokend {
 
-request_parser::request_parser(request_head& into)
-    : head_(into) {
+request_parser::request_parser(request_head& into, std::uint64_t proxy_body_limit)
+    : head_(into)
+    , proxy_body_limit_(proxy_body_limit) {
     header_limit(largest_head);
     body_limit(largest_body);
     head_.method = verb::unknown;
     head_.target.clear();
     head_.content_type.clear();
     head_.body.clear();
+    if (head_.proxied) {
+        head_.proxied = false;
+        head_.expect_continue = false;
+        head_.fields.clear();
+        if (head_.body.capacity() > 64 * 1024) {
+            head_.body.shrink_to_fit(); // a large upload's buffer is not kept for token requests
+        }
+    }
 }
 
 void request_parser::on_request_impl(verb method, string_view, string_view target, int version,
@@ -17,9 +29,20 @@ void request_parser::on_request_impl(verb method, string_view, string_view targe
     head_.method = method;
     head_.version = static_cast<unsigned>(version);
     head_.target.assign(target.data(), target.size());
+    head_.proxied = head_.target.starts_with(proxy_route_prefix);
+    if (head_.proxied && proxy_body_limit_ > 0) {
+        body_limit(proxy_body_limit_);
+    }
 }
 
-void request_parser::on_field_impl(field name, string_view, string_view value, error_code&) {
+void request_parser::on_field_impl(field name, string_view name_text, string_view value,
+                                   error_code&) {
+    if (head_.proxied) {
+        head_.fields.insert(name, name_text, value);
+        if (name == field::expect && boost::beast::iequals(value, "100-continue")) {
+            head_.expect_continue = true;
+        }
+    }
     if (name == field::content_type) {
         head_.content_type.assign(value.data(), value.size());
     }

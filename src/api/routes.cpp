@@ -1,5 +1,6 @@
 #include <priava_tokend/api/routes.hpp>
 #include <priava_tokend/core/parse_number.hpp>
+#include <priava_tokend/proxy/upstream_target.hpp>
 
 #include <boost/url/parse_query.hpp>
 
@@ -75,6 +76,9 @@ void parse_token_query(const urls::params_encoded_view& params, route& r) {
 } // namespace
 
 std::string_view to_string(api_path path) noexcept {
+    if (path == api_path::proxy) {
+        return "/v1/proxy";
+    }
     for (const auto& k : known_paths) {
         if (k.path == path) {
             return k.text;
@@ -85,6 +89,10 @@ std::string_view to_string(api_path path) noexcept {
 
 route route_request(http::verb method, std::string_view target) {
     route r;
+    if (target.starts_with(proxy_route_prefix)) {
+        r.path = api_path::proxy; // any method; the proxy checks the rest of the target
+        return r;
+    }
     const auto question = target.find('?');
     const std::string_view path = target.substr(0, question);
     const std::string_view query =

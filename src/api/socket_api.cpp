@@ -21,28 +21,35 @@ response ok_json(std::string body) {
     return make_response(200, json_type, std::move(body));
 }
 
-response refused(const token_answer& a) {
-    const auto [status, error] = http_status_of(a.why);
-    std::string body;
-    if (!a.priava_error.empty()) {
-        json::object o;
-        o["error"] = error;
-        o["error_description"] = a.detail;
-        o["priava_error"] = a.priava_error;
-        body = json::serialize(o);
-    } else {
-        body = error_body(error, a.detail);
-    }
-    response r = make_response(status, json_type, std::move(body));
-    if (status == 503) {
-        r.message().set(http::field::retry_after,
-                        std::to_string(std::max<std::int64_t>(1, a.retry_after.count())));
-    }
-    return r;
-}
-
 json::value optional_time(const std::optional<wall_time>& t) {
     return t ? json::value(format_rfc3339(*t)) : json::value(nullptr);
+}
+
+/// The budget left, the queue and the pause (docs/socket-api.md, `/v1/status`).
+json::value proxy_status(const proxy_endpoint& proxy) {
+    const auto now = steady_clock::now();
+    const request_budget& b = proxy.gate().budget();
+    const std::size_t sent = b.in_window(now);
+    json::value paused = nullptr;
+    if (const auto until = b.paused_until(now)) {
+        paused = format_rfc3339(std::chrono::time_point_cast<wall_time::duration>(
+            std::chrono::system_clock::now() + (*until - now)));
+    }
+    return json::object{
+        {"upstream", proxy.pool().upstream().host_header},
+        {"budget", b.limits().budget},
+        {"window_seconds", std::chrono::duration<double>(b.limits().window).count()},
+        {"sent_in_window", sent},
+        {"budget_left", b.limits().budget - std::min(sent, b.limits().budget)},
+        {"queued", b.queued()},
+        {"in_flight", b.in_flight()},
+        {"paused_until", paused},
+        {"retries_401", proxy.stats().retries_401},
+        {"retries_429", proxy.stats().retries_429},
+        {"upstream_connections", json::object{{"opened", proxy.pool().stats().opened},
+                                              {"reused", proxy.pool().stats().reused},
+                                              {"tls_resumed", proxy.pool().stats().tls_resumed},
+                                              {"idle", proxy.pool().idle()}}}};
 }
 
 json::value last_error_json(const std::optional<error_record>& e) {
@@ -103,6 +110,26 @@ std::pair<unsigned, std::string_view> http_status_of(refusal why) noexcept {
     return {500, "internal_error"};
 }
 
+response refusal_response(const token_answer& a) {
+    const auto [status, error] = http_status_of(a.why);
+    std::string body;
+    if (!a.priava_error.empty()) {
+        json::object o;
+        o["error"] = error;
+        o["error_description"] = a.detail;
+        o["priava_error"] = a.priava_error;
+        body = json::serialize(o);
+    } else {
+        body = error_body(error, a.detail);
+    }
+    response r = make_response(status, json_type, std::move(body));
+    if (status == 503) {
+        r.message().set(http::field::retry_after,
+                        std::to_string(std::max<std::int64_t>(1, a.retry_after.count())));
+    }
+    return r;
+}
+
 response unroutable(const route& r) {
     switch (r.outcome) {
     case route::verdict::method_not_allowed: {
@@ -127,7 +154,7 @@ socket_api::socket_api(token_keeper& keeper, const logger& log, std::string stat
 
 response socket_api::token(const token_answer& a) {
     if (a.token == nullptr) {
-        return refused(a);
+        return refusal_response(a);
     }
     const held_token& t = *a.token;
     // The keeper found the token usable a moment ago, with more than serve_margin left; that
@@ -168,13 +195,16 @@ response socket_api::status() const {
         {"path", state_path_},
         {"persisted", s.persisted},
         {"error", s.persist_error ? json::value(*s.persist_error) : json::value(nullptr)}};
+    o["proxy"] = proxy_ != nullptr ? proxy_status(*proxy_) : json::value(nullptr);
     return ok_json(json::serialize(o));
 }
 
 response socket_api::metrics() const {
     return make_response(
         200, "text/plain; version=0.0.4; charset=utf-8",
-        render_metrics(keeper_.status(), keeper_.stats(), counters_, connections_));
+        render_metrics(keeper_.status(), keeper_.stats(), counters_, connections_) +
+            (proxy_ != nullptr ? render_proxy_metrics(proxy_->stats(), proxy_->gate().budget())
+                               : std::string{}));
 }
 
 std::optional<response> socket_api::answer_now(const route& r, const request_head&) {
@@ -195,7 +225,7 @@ std::optional<response> socket_api::answer_now(const route& r, const request_hea
             return token(token_answer{t});
         }
         if (!r.query.min_ttl && !keeper_.first_token_pending()) {
-            return refused(keeper_.current());
+            return refusal_response(keeper_.current());
         }
         return std::nullopt; // waits for a refresh, or for the very first token
     case api_path::status:
@@ -207,9 +237,12 @@ std::optional<response> socket_api::answer_now(const route& r, const request_hea
         if (keeper_.usable_token() != nullptr) {
             return ok_json(R"({"status":"ready"})");
         }
-        return refused(keeper_.current());
+        return refusal_response(keeper_.current());
     case api_path::metrics:
         return metrics();
+    case api_path::proxy: // the server hands proxied calls to the proxy when it is on
+        return error_response(404, "not_found",
+                              "the API proxy is off; set [proxy] enabled = true to use /v1/proxy/");
     case api_path::token_refresh:
     case api_path::bootstrap:
     case api_path::other:

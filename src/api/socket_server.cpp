@@ -37,10 +37,15 @@ constexpr std::size_t accepts_between_turns = 16;
 /// After running out of descriptors or memory, before accepting again.
 constexpr std::chrono::milliseconds accept_pause{100};
 
-response parse_error_response(const boost::system::error_code& ec) {
+response parse_error_response(const boost::system::error_code& ec, const request_head& head,
+                              const proxy_endpoint* proxy) {
     response r;
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
         r = error_response(431, "request_header_too_large", "request head larger than 8 KiB");
+    } else if (ec == http::error::body_limit && head.proxied && proxy != nullptr) {
+        r = error_response(413, "payload_too_large",
+                           "request body larger than proxy.max_request_body (" +
+                               std::to_string(proxy->settings().max_request_body) + " bytes)");
     } else if (ec == http::error::body_limit) {
         r = error_response(413, "payload_too_large", "request body larger than 1 KiB");
     } else {
@@ -278,6 +283,20 @@ net::awaitable<void> socket_server::sweep() {
 
 // --- a connection ------------------------------------------------------------------------------
 
+std::string socket_server::client_name(caller& who) {
+    const peer_credentials* peer = who.credentials();
+    return peer != nullptr ? "uid " + std::to_string(peer->uid) : std::string("unknown");
+}
+
+bool socket_server::continue_now(connection& me) {
+    // A client that sent `Expect: 100-continue` waits (curl: a second) before its body.
+    if (!me.head.expect_continue || !me.parser->is_header_done() || me.continue_sent) {
+        return false;
+    }
+    me.continue_sent = true;
+    return true;
+}
+
 bool socket_server::allowed(caller& who) const {
     if (limits_.allow_uids.empty() && limits_.allow_gids.empty()) {
         return true;
@@ -327,7 +346,7 @@ socket_server::read_result socket_server::parse_buffered(connection& me,
 std::optional<response> socket_server::answer_now(connection& me, bool refused,
                                                   const boost::system::error_code& ec) {
     if (ec) {
-        return parse_error_response(ec);
+        return parse_error_response(ec, me.head, api_.proxy());
     }
     if (refused) {
         const peer_credentials* peer = me.who.credentials();
@@ -358,8 +377,11 @@ net::awaitable<void> socket_server::session(connection_list::iterator self) {
     me.who = caller{me.socket.native_handle(), std::nullopt};
     const bool refused = !allowed(me.who);
     for (bool first = true; !stopping_ || first; first = false) {
-        me.parser.emplace(me.head).eager(true);
+        const proxy_endpoint* proxy = api_.proxy();
+        me.parser.emplace(me.head, proxy != nullptr ? proxy->settings().max_request_body : 0)
+            .eager(true);
         await_request(me, first, me.buffer.size() > 0);
+        me.continue_sent = false;
         boost::system::error_code ec;
         auto got = parse_buffered(me, ec);
         // A new client's request is usually there when it is accepted: read it without
@@ -378,12 +400,26 @@ net::awaitable<void> socket_server::session(connection_list::iterator self) {
             got = read_ec == net::error::would_block ? read_result::need_more
                   : read_ec                          ? read_result::gone
                                                      : parse_buffered(me, ec);
+            if (got == read_result::need_more && continue_now(me)) {
+                std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
+                write_now(me.socket, interim); // fits an empty socket buffer
+            }
         }
         if (got == read_result::gone) {
             break; // peer gone, deadline passed, or shutting down
         }
         me.busy = true;
         me.request = ec ? route{} : route_request(me.head.method, me.head.target);
+        if (!ec && !refused && me.request.path == api_path::proxy && api_.proxy() != nullptr) {
+            const bool keep_alive = me.parser->keep_alive() && !stopping_;
+            app_connection<connection_socket> app{me.socket, me.deadline, limits_.write_timeout,
+                                                  client_name(me.who), keep_alive};
+            const auto done = co_await api_.proxy()->serve(app, me.head);
+            if (!done.keep_open) {
+                break;
+            }
+            continue;
+        }
         me.answer = answer_now(me, refused, ec);
         if (!me.answer) {
             me.deadline = clock::time_point::max(); // the keeper bounds every wait

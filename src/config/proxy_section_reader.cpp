@@ -111,11 +111,6 @@ void read_proxy(config_reader& in, const config::priava_section& priava,
                    "point it at a 0600 file holding a long random string, which clients send "
                    "as Priava-Tokend-Auth");
     }
-    if (out.enabled) {
-        in.problem(section, "enabled", "the API proxy is not served by this version yet",
-                   "leave enabled = false; call Priava with GET /v1/token for now",
-                   in.origin(section, "enabled"));
-    }
 }
 
 } // namespace priava_tokend

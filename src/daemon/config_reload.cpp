@@ -2,6 +2,17 @@
 #include <priava_tokend/keeper/credential_fingerprint.hpp>
 
 namespace priava_tokend {
+namespace {
+
+bool same_proxy(const config::proxy_section& a, const config::proxy_section& b) {
+    return a.enabled == b.enabled && a.upstream == b.upstream && a.budget == b.budget &&
+           a.window == b.window && a.max_queue_wait == b.max_queue_wait &&
+           a.max_queued == b.max_queued && a.max_concurrent == b.max_concurrent &&
+           a.max_request_body == b.max_request_body && a.upstream_timeout == b.upstream_timeout &&
+           a.listen_tcp == b.listen_tcp && a.tcp_auth_token_file == b.tcp_auth_token_file;
+}
+
+} // namespace
 
 reload_result reload_config(const config_location& where, const environment& env,
                             const config& running) {
@@ -27,6 +38,10 @@ reload_result reload_config(const config_location& where, const environment& env
         next.listen.socket = running.listen.socket;
         next.listen.mode = running.listen.mode;
         next.listen.group = running.listen.group;
+    }
+    if (!same_proxy(next.proxy, running.proxy)) {
+        r.notes.emplace_back("the [proxy] section takes effect at the next start");
+        next.proxy = running.proxy;
     }
     auto connection = open_priava_connection(next, env, request_transport::child_process);
     if (!connection) {

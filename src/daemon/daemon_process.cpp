@@ -1,5 +1,6 @@
 #include <priava_tokend/core/parse_number.hpp>
 #include <priava_tokend/daemon/daemon_process.hpp>
+#include <priava_tokend/proxy/budgeted_token_client.hpp>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -15,9 +16,13 @@ using clock = std::chrono::steady_clock;
 /// How long shutdown waits for connections to finish their responses.
 constexpr std::chrono::seconds drain_timeout{5};
 
-keeper_settings settings_for(const config& cfg, priava_connection connection) {
+keeper_settings settings_for(const config& cfg, priava_connection connection, budget_gate* budget) {
+    std::shared_ptr<const token_client> client = std::move(connection.client);
+    if (budget != nullptr) {
+        client = std::make_shared<budgeted_token_client>(std::move(client), *budget);
+    }
     return keeper_settings{cfg.refresh, cfg.bootstrap.code_file, cfg.priava.region,
-                           std::move(connection.client), std::move(connection.credentials)};
+                           std::move(client), std::move(connection.credentials)};
 }
 
 server_limits limits_for(const config& cfg) {
@@ -55,11 +60,20 @@ daemon_process::daemon_process(resources r, config cfg, priava_connection connec
     , where_(std::move(where))
     , env_(std::move(env))
     , notify_(std::move(notify))
-    , keeper_(io_.get_executor(), blocking_, settings_for(cfg_, std::move(connection)), r.store,
-              r.log)
+    , budget_(make_budget_gate(io_.get_executor(), cfg_))
+    , keeper_(io_.get_executor(), blocking_,
+              settings_for(cfg_, std::move(connection), budget_.get()), r.store, r.log)
     , api_(keeper_, r.log, cfg_.state.path)
     , server_(io_.get_executor(), r.listener.fd, api_, r.log, limits_for(cfg_)) {
     keeper_.on_change([this] { report(); });
+    if (budget_) {
+        auto proxy = proxy_service::open(io_.get_executor(), cfg_, keeper_, *budget_, log_);
+        if (!proxy) {
+            throw std::runtime_error(proxy.error().message);
+        }
+        proxy_ = std::move(*proxy);
+        api_.serve_proxy(&proxy_->endpoint());
+    }
 #ifdef PRIAVA_TOKEND_TEST_HOOKS
     // tests/e2e/test_supervision.py kills the accept loop this way; release builds lack it.
     if (const auto n = env_.get("PRIAVA_TOKEND_TEST_FAIL_ACCEPT_AFTER")) {
@@ -207,7 +221,7 @@ void daemon_process::apply_reload(reload_result r) {
     server_.set_limits(limits_for(*r.values));
     cfg_ = std::move(*r.values);
     const std::string secret_source = r.connection->secret_source;
-    keeper_.reconfigure(settings_for(cfg_, std::move(*r.connection)));
+    keeper_.reconfigure(settings_for(cfg_, std::move(*r.connection), budget_.get()));
     log_.info("configuration reloaded (client secret from " + secret_source + ")");
 }
 
@@ -219,12 +233,18 @@ net::awaitable<void> daemon_process::shut_down(int status) {
     stopping_ = true;
     notify_.notify("STOPPING=1");
     server_.stop();
+    if (proxy_) {
+        proxy_->stop_waiting(); // calls still waiting for the budget are not sent
+    }
     keeper_.stop();
     watchdog_timer_.cancel();
     ready_timer_.cancel();
     boost::system::error_code ignored;
     signal_set_.cancel(ignored);
     co_await server_.drain(clock::now() + drain_timeout);
+    if (proxy_) {
+        proxy_->cut_off(); // calls to Priava still running after the drain
+    }
     // A request in flight may have made Priava rotate the refresh token: let it finish and be
     // written. The client's own deadline bounds it; this adds room for the write.
     const auto deadline = clock::now() + cfg_.refresh.request_timeout + std::chrono::seconds{5};

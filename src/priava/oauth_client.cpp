@@ -1,4 +1,5 @@
 #include <priava_tokend/core/version.hpp>
+#include <priava_tokend/priava/https_connector.hpp>
 #include <priava_tokend/priava/oauth_client.hpp>
 #include <priava_tokend/priava/tls_context.hpp>
 #include <priava_tokend/priava/token_request.hpp>
@@ -24,52 +25,13 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
+using https_connector::timed_out;
 using std::chrono::steady_clock;
 
 constexpr std::size_t largest_response_head = 16 * 1024;
 
 transient_failure transient(errc reason, std::string detail) {
     return transient_failure{reason, std::move(detail), 0, std::nullopt, std::nullopt};
-}
-
-bool is_ip_literal(const std::string& host) {
-    in6_addr buf{};
-    return ::inet_pton(AF_INET, host.c_str(), &buf) == 1 ||
-           ::inet_pton(AF_INET6, host.c_str(), &buf) == 1;
-}
-
-bool timed_out(const boost::system::error_code& ec, steady_clock::time_point deadline) {
-    return ec == beast::error::timeout || steady_clock::now() >= deadline;
-}
-
-/// Resolves with the request's deadline: the resolver runs getaddrinfo on a helper thread, so a
-/// timer cancels it rather than waiting out a slow DNS server.
-net::awaitable<std::variant<tcp::resolver::results_type, transient_failure>>
-resolve(const token_endpoint& ep, steady_clock::time_point deadline) {
-    auto ex = co_await net::this_coro::executor;
-    if (is_ip_literal(ep.host)) {
-        co_return tcp::resolver::results_type::create(
-            tcp::endpoint{net::ip::make_address(ep.host), ep.port}, ep.host,
-            std::to_string(ep.port));
-    }
-    auto resolver = std::make_shared<tcp::resolver>(ex);
-    net::steady_timer timer(ex, deadline);
-    timer.async_wait([resolver](boost::system::error_code ec) {
-        if (!ec) {
-            resolver->cancel();
-        }
-    });
-    auto [ec, results] =
-        co_await resolver->async_resolve(ep.host, std::to_string(ep.port), use_nothrow);
-    timer.cancel();
-    if (ec) {
-        if (timed_out(ec, deadline)) {
-            co_return transient(errc::request_timeout, "timed out resolving " + ep.host);
-        }
-        co_return transient(errc::resolve_failed,
-                            "cannot resolve " + ep.host + ": " + ec.message());
-    }
-    co_return results;
 }
 
 template <class Stream>
@@ -130,46 +92,6 @@ http::request<http::string_body> token_http_request(const token_endpoint& ep, re
     return req;
 }
 
-net::awaitable<std::optional<transient_failure>> connect(beast::tcp_stream& socket,
-                                                         const tcp::resolver::results_type& results,
-                                                         steady_clock::time_point deadline,
-                                                         const std::string& where) {
-    socket.expires_at(deadline);
-    auto [ec, connected] = co_await socket.async_connect(results, use_nothrow);
-    if (!ec) {
-        co_return std::nullopt;
-    }
-    co_return transient(timed_out(ec, deadline) ? errc::request_timeout : errc::connect_failed,
-                        "cannot connect to " + where + ": " + ec.message());
-}
-
-/// TLS with SNI, the certificate checked against the host name (or IP address) of the URL.
-net::awaitable<std::optional<transient_failure>>
-handshake(beast::ssl_stream<beast::tcp_stream>& stream, const std::string& host,
-          steady_clock::time_point deadline, const std::string& where) {
-    SSL* ssl = stream.native_handle();
-    if (is_ip_literal(host)) {
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
-    } else {
-        SSL_set_tlsext_host_name(ssl, host.c_str());
-        SSL_set1_host(ssl, host.c_str());
-    }
-    beast::get_lowest_layer(stream).expires_at(deadline);
-    auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::client, use_nothrow);
-    if (!ec) {
-        co_return std::nullopt;
-    }
-    if (timed_out(ec, deadline)) {
-        co_return transient(errc::request_timeout, "TLS handshake with " + where +
-                                                       " did not finish before request_timeout");
-    }
-    const long verify = SSL_get_verify_result(ssl);
-    const std::string reason = verify != X509_V_OK ? std::string("certificate not trusted: ") +
-                                                         X509_verify_cert_error_string(verify)
-                                                   : ec.message();
-    co_return transient(errc::tls_failed, "TLS handshake with " + where + " failed: " + reason);
-}
-
 } // namespace
 
 oauth_client::oauth_client(token_endpoint endpoint, region tenant,
@@ -182,13 +104,13 @@ oauth_client::oauth_client(token_endpoint endpoint, region tenant,
 net::awaitable<token_outcome> oauth_client::request(const secret& body) const {
     const auto deadline = steady_clock::now() + timeout_;
     const std::string& where = endpoint_.host_header;
-    auto resolved = co_await resolve(endpoint_, deadline);
+    auto resolved = co_await https_connector::resolve(endpoint_, deadline);
     if (auto* f = std::get_if<transient_failure>(&resolved)) {
         co_return std::move(*f);
     }
     beast::tcp_stream socket(co_await net::this_coro::executor);
-    auto refused =
-        co_await connect(socket, std::get<tcp::resolver::results_type>(resolved), deadline, where);
+    auto refused = co_await https_connector::connect(
+        socket, std::get<tcp::resolver::results_type>(resolved), deadline, where);
     if (refused) {
         co_return std::move(*refused);
     }
@@ -202,7 +124,7 @@ net::awaitable<token_outcome> oauth_client::request(const secret& body) const {
         co_return transient(errc::tls_failed, tls.error().message);
     }
     beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), **tls);
-    auto untrusted = co_await handshake(stream, endpoint_.host, deadline, where);
+    auto untrusted = co_await https_connector::handshake(stream, endpoint_.host, deadline, where);
     if (untrusted) {
         wipe(req.body());
         co_return std::move(*untrusted);

@@ -37,6 +37,13 @@ std::optional<request_budget::ticket> request_budget::arrive(std::string_view cl
     return t;
 }
 
+request_budget::ticket request_budget::arrive_again() {
+    const ticket t = next_ticket_++;
+    ++queued_;
+    again_.push_back(t);
+    return t;
+}
+
 std::optional<request_budget::ticket> request_budget::next_in_line() {
     for (auto* line : {&first_, &again_}) {
         if (!line->empty()) {
@@ -67,14 +74,22 @@ std::vector<request_budget::ticket> request_budget::grant(clock::time_point now)
         return granted;
     }
     pause_until_.reset();
-    while (in_flight_ < limits_.max_concurrent && sends_.size() < limits_.budget) {
+    while (sends_.size() < limits_.budget) {
+        // A token request takes no slot of max_concurrent: API calls holding every slot while
+        // they wait for a new token must not keep that token from being fetched.
+        const bool token_request = !first_.empty();
+        if (!token_request && in_flight_ >= limits_.max_concurrent) {
+            break;
+        }
         const auto t = next_in_line();
         if (!t) {
             break;
         }
         --queued_;
-        ++in_flight_;
-        in_flight_tickets_.insert(*t);
+        if (!token_request) {
+            ++in_flight_;
+            in_flight_tickets_.insert(*t);
+        }
         sends_.push_back(now);
         granted.push_back(*t);
     }
@@ -82,7 +97,7 @@ std::vector<request_budget::ticket> request_budget::grant(clock::time_point now)
 }
 
 clock::time_point request_budget::next_grant(clock::time_point now) const {
-    if (queued_ == 0 || in_flight_ >= limits_.max_concurrent) {
+    if (queued_ == 0 || (first_.empty() && in_flight_ >= limits_.max_concurrent)) {
         return clock::time_point::max(); // an arrival or a finish is the signal
     }
     if (pause_until_ && now < *pause_until_) {

@@ -121,6 +121,13 @@ fake_answer bytes(const http_request& req, std::string_view query) {
 fake_answer dispatch(const http_request& req, std::string_view path, std::string_view query,
                      const fake_priava_options& options, fake_priava_stats& stats) {
     const auto method = req.method();
+    if (path == "broken" && method == http::verb::get) {
+        // `bytes`, but only half of it is sent before the connection closes: an upstream reset
+        // in the middle of a body.
+        auto a = bytes(req, query);
+        a.reply.how = delivery::half_then_close;
+        return a;
+    }
     if (path == "ping" || path == "events" || path.starts_with("events/") || path == "bytes") {
         if (method != http::verb::get) {
             return wrong_method(req, "GET");

@@ -28,6 +28,7 @@ inline constexpr std::uint64_t api_bytes_limit = 256 * 1024 * 1024;
 /// | `POST`, `PUT`, `PATCH echo[?query]` | `{"method","query","bytes","sha256","headers"}`: the
 /// |   | body's length and digest, every request header (`Authorization` shown as `valid`) |
 /// | `GET bytes?count=N` | N bytes of `i % 251`, `application/octet-stream` |
+/// | `GET broken?count=N` | the same, but the connection closes after half of the response |
 ///
 /// Paths are below `api_prefix`; another method is 405 with `Allow`, another path 404.
 fake_answer answer_api(const http_request& req, const token_grants& grants,

@@ -3,6 +3,8 @@
 #include <priava_tokend/api/routes.hpp>
 #include <priava_tokend/keeper/keeper_status.hpp>
 #include <priava_tokend/keeper/refresh_stats.hpp>
+#include <priava_tokend/proxy/proxy_stats.hpp>
+#include <priava_tokend/proxy/request_budget.hpp>
 
 #include <array>
 #include <cstdint>
@@ -14,7 +16,8 @@ namespace priava_tokend {
 /// increment and never an allocation.
 class request_counters {
   public:
-    /// Every status the socket API answers (422: a bootstrap code Priava rejected).
+    /// Every status the socket API answers (422: a bootstrap code Priava rejected). Proxied
+    /// calls are counted by `priava_tokend_proxy_requests_total` instead, Priava's codes and all.
     static constexpr std::array<unsigned, 15> codes{200, 400, 403, 404, 405, 408, 409, 413,
                                                     415, 422, 431, 500, 502, 503, 504};
 
@@ -44,6 +47,9 @@ struct connection_stats {
     std::uint64_t evicted = 0;   ///< idle ones closed to admit a new client at the cap
     std::uint64_t timed_out = 0; ///< closed by the head, idle or write deadline
 };
+
+/// The proxy's families (docs/metrics.md), appended to `render_metrics`' when it is on.
+std::string render_proxy_metrics(const proxy_stats& stats, const request_budget& budget);
 
 /// The Prometheus text exposition (format 0.0.4) of everything the daemon reports.
 std::string render_metrics(const keeper_status& status, const refresh_stats& stats,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/fields.hpp>
 
 #include <string>
 
@@ -14,16 +15,22 @@ struct request_head {
     std::string target;
     std::string content_type;
     std::string body;
+    /// The target is below `/v1/proxy/`: every header is kept in `fields`, and the body may be as
+    /// large as the proxy's `max_request_body`.
+    bool proxied = false;
+    bool expect_continue = false; ///< `Expect: 100-continue` (proxied requests only)
+    boost::beast::http::fields fields;
 };
 
 /// An HTTP/1.1 request parser that fills a `request_head` and keeps nothing else: heads over
-/// 8 KiB fail with `header_limit`, bodies over 1 KiB with `body_limit`.
+/// 8 KiB fail with `header_limit`, bodies over 1 KiB with `body_limit`, or, for a proxied
+/// request, over `proxy_body_limit` when the proxy is on (not 0).
 class request_parser final : public boost::beast::http::basic_parser<true> {
   public:
     static constexpr std::uint32_t largest_head = 8 * 1024;
     static constexpr std::uint64_t largest_body = 1024;
 
-    explicit request_parser(request_head& into);
+    explicit request_parser(request_head& into, std::uint64_t proxy_body_limit = 0);
 
   private:
     using error_code = boost::beast::error_code;
@@ -43,6 +50,7 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
     void on_finish_impl(error_code&) override {}
 
     request_head& head_;
+    std::uint64_t proxy_body_limit_;
 };
 
 } // namespace priava_tokend

@@ -20,9 +20,10 @@ enum class api_path {
     healthz,
     readyz,
     metrics,
+    proxy, ///< `/v1/proxy/<path>`, any method
     other,
 };
-inline constexpr std::size_t api_path_count = 9;
+inline constexpr std::size_t api_path_count = 10;
 
 /// The label of `path` in `priava_tokend_requests_total{path=...}`.
 std::string_view to_string(api_path path) noexcept;
@@ -44,7 +45,7 @@ struct route {
     std::string problem;    ///< for 400: what is wrong, naming the parameter
 };
 
-/// Pure routing: no I/O, no state.
+/// Pure routing: no I/O, no state. Every target below `/v1/proxy/` routes to `proxy`.
 route route_request(boost::beast::http::verb method, std::string_view target);
 
 inline constexpr std::chrono::seconds longest_long_poll{300};

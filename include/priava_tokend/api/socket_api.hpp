@@ -3,6 +3,7 @@
 #include <priava_tokend/api/caller.hpp>
 #include <priava_tokend/api/http_response.hpp>
 #include <priava_tokend/api/metrics.hpp>
+#include <priava_tokend/api/proxy_endpoint.hpp>
 #include <priava_tokend/api/request_parser.hpp>
 #include <priava_tokend/api/routes.hpp>
 #include <priava_tokend/core/asio.hpp>
@@ -26,6 +27,10 @@ class socket_api {
     std::optional<response> answer_now(const route& r, const request_head& head);
     net::awaitable<response> answer(const route& r, const request_head& head, caller& who);
 
+    /// Serves `/v1/proxy/` through `proxy` from now on (null: the proxy is off).
+    void serve_proxy(proxy_endpoint* proxy) noexcept { proxy_ = proxy; }
+    proxy_endpoint* proxy() const noexcept { return proxy_; }
+
     request_counters& counters() noexcept { return counters_; }
     connection_stats& connections() noexcept { return connections_; }
 
@@ -40,6 +45,7 @@ class socket_api {
     std::string state_path_;
     request_counters counters_;
     connection_stats connections_;
+    proxy_endpoint* proxy_ = nullptr;
 
     struct cached_token {
         std::uint64_t generation = 0;
@@ -50,6 +56,9 @@ class socket_api {
 
 /// The one place a refusal becomes an HTTP status and `error` code.
 std::pair<unsigned, std::string_view> http_status_of(refusal why) noexcept;
+
+/// A reader's refusal as its JSON error response (503 with `Retry-After`, 409, 422).
+response refusal_response(const token_answer& a);
 
 /// The answer to a request that cannot be routed: 404, 405 (with `Allow`) or 400.
 response unroutable(const route& r);

@@ -73,7 +73,8 @@ class socket_server {
         std::chrono::steady_clock::time_point waiting_since; ///< for a request (head) to come
         bool busy = false;
         bool closing = false;
-        bool head_started = false; ///< bytes of the next request arrived
+        bool head_started = false;  ///< bytes of the next request arrived
+        bool continue_sent = false; ///< `100 Continue` written for this request
         // What a request needs, kept here rather than in the session's coroutine frame: Asio
         // recycles frames only up to 1 KiB; a larger one would cost an allocation per connection.
         caller who;
@@ -110,6 +111,10 @@ class socket_server {
     std::optional<response> answer_now(connection& me, bool refused,
                                        const boost::system::error_code& ec);
     bool allowed(caller& who) const;
+    /// The proxy's name for the client in its round-robin: the peer's uid.
+    static std::string client_name(caller& who);
+    /// True once, when the request head asked for `100 Continue` and its body is still to come.
+    static bool continue_now(connection& me);
     net::awaitable<void> sweep();
     /// The connection that has waited longest for a request, if any is not busy.
     connection* idlest();

@@ -8,6 +8,7 @@
 #include <priava_tokend/core/notifier.hpp>
 #include <priava_tokend/daemon/config_reload.hpp>
 #include <priava_tokend/daemon/priava_connection.hpp>
+#include <priava_tokend/daemon/proxy_service.hpp>
 #include <priava_tokend/daemon/sd_notify.hpp>
 #include <priava_tokend/keeper/token_keeper.hpp>
 #include <priava_tokend/keeper/token_store.hpp>
@@ -40,6 +41,7 @@ class daemon_process {
         const unix_listener& listener;
     };
 
+    /// Throws `std::runtime_error` naming the problem when the proxy cannot be set up.
     daemon_process(resources r, config cfg, priava_connection connection, config_location where,
                    environment env, sd_notifier notify);
 
@@ -73,9 +75,11 @@ class daemon_process {
     config_location where_;
     environment env_;
     sd_notifier notify_;
+    std::unique_ptr<budget_gate> budget_; ///< with the proxy on; the keeper's requests pass it
     token_keeper keeper_;
     socket_api api_;
     socket_server server_;
+    std::unique_ptr<proxy_service> proxy_;
     net::steady_timer watchdog_timer_{io_};
     net::steady_timer ready_timer_{io_};
     notifier keeper_done_;

@@ -39,8 +39,14 @@ class request_budget {
     std::optional<ticket> arrive(std::string_view client, clock::time_point now,
                                  bool first = false);
 
+    /// A request that was answered and must be sent once more (after a 401, with a newer token):
+    /// it waits behind the token requests and before every client's queue; `max_queued` does not
+    /// refuse it.
+    ticket arrive_again();
+
     /// Grants what may be sent at `now`, in the queue's order: each granted ticket counts in the
-    /// window and takes a slot of `max_concurrent` until `finished`.
+    /// window; an API request also takes a slot of `max_concurrent` until `finished` (a token
+    /// request does not: it goes first even when every slot is taken).
     std::vector<ticket> grant(clock::time_point now);
 
     /// The earliest moment `grant` could give more without a `finished` or an `arrive`; the

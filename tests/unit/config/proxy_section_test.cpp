@@ -77,9 +77,11 @@ TEST(ProxySection, TheEnvironmentOverridesTheFile) {
     EXPECT_EQ(c.values.proxy.window, 120s);
 }
 
-TEST(ProxySection, EnablingItIsRefusedUntilTheProxyIsServed) {
+TEST(ProxySection, EnabledDerivesTheUpstreamFromTheTokenUrl) {
     const auto c = parse_proxy("enabled = true\n");
-    EXPECT_NE(only_problem(c, "proxy.enabled").find("not served"), std::string::npos);
+    ASSERT_TRUE(c.problems.empty()) << describe(c);
+    EXPECT_TRUE(c.values.proxy.enabled);
+    EXPECT_EQ(c.values.proxy.upstream, "https://api.priava.com/api/rest");
 }
 
 TEST(ProxySection, ListenTcpTakesOnlyLoopbackAddresses) {

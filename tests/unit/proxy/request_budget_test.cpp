@@ -84,6 +84,33 @@ TEST(RequestBudget, TokenRequestsGoFirst) {
     EXPECT_EQ(granted[1], *app);
 }
 
+TEST(RequestBudget, ATokenRequestTakesNoConcurrencySlot) {
+    request_budget b{small()};
+    const auto a1 = b.arrive("app", start);
+    const auto a2 = b.arrive("app", start);
+    ASSERT_EQ(b.grant(start).size(), 2u) << "both slots taken";
+    const auto token = b.arrive("", start, true);
+    EXPECT_EQ(b.next_grant(start), start) << "the token request need not wait for a slot";
+    EXPECT_EQ(b.grant(start), (std::vector{*token}));
+    EXPECT_EQ(b.in_flight(), 2u);
+    EXPECT_EQ(b.in_window(start), 3u) << "but it counts in the window";
+    b.finished(*a1);
+    b.finished(*a2);
+    EXPECT_EQ(b.in_flight(), 0u);
+}
+
+TEST(RequestBudget, ARequestSentAgainGoesBeforeTheClientsButAfterTokenRequests) {
+    budget_limits l = small();
+    l.max_concurrent = 5;
+    l.max_queued = 1;
+    request_budget b{l};
+    const auto app = b.arrive("app", start);
+    const auto again = b.arrive_again(); // beyond max_queued: never refused
+    const auto token = b.arrive("", start, true);
+    EXPECT_EQ(b.queued(), 3u);
+    EXPECT_EQ(b.grant(start), (std::vector{*token, again, *app}));
+}
+
 TEST(RequestBudget, RefusesBeyondMaxQueuedButNeverATokenRequest) {
     request_budget b{small()};
     for (int i = 0; i < 5; ++i) {

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <priava_tokend/priava/token_client.hpp>
+#include <priava_tokend/proxy/budget_gate.hpp>
+
+#include <memory>
+
+namespace priava_tokend {
+
+/// The keeper's token requests, counted in the proxy's budget: each waits for a grant (ahead of
+/// every API call, and without taking a slot of `max_concurrent`), and a 429 from the token
+/// endpoint pauses the API calls too. The keeper still decides when to retry.
+class budgeted_token_client final : public token_client {
+  public:
+    budgeted_token_client(std::shared_ptr<const token_client> inner, budget_gate& gate)
+        : inner_(std::move(inner))
+        , gate_(gate) {}
+
+    net::awaitable<token_outcome> request(const secret& body) const override;
+
+  private:
+    std::shared_ptr<const token_client> inner_;
+    budget_gate& gate_;
+};
+
+/// A wall-clock moment (Priava's `retry-after`) on the steady clock, from `now` on both.
+std::chrono::steady_clock::time_point
+steady_moment(wall_time at, wall_time wall_now, std::chrono::steady_clock::time_point steady_now);
+
+} // namespace priava_tokend

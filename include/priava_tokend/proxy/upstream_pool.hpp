@@ -1,0 +1,111 @@
+#pragma once
+
+#include <priava_tokend/core/asio.hpp>
+#include <priava_tokend/priava/token_endpoint.hpp>
+#include <priava_tokend/priava/token_response.hpp>
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <unordered_set>
+#include <variant>
+#include <vector>
+
+typedef struct ssl_session_st SSL_SESSION;
+
+namespace priava_tokend {
+
+/// One connection to Priava's API host, TLS or (for a loopback test upstream) plain, with the
+/// buffer its responses are read through.
+class upstream_connection {
+  public:
+    using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+    upstream_connection() = default;
+    ~upstream_connection();
+    upstream_connection(const upstream_connection&) = delete;
+    upstream_connection& operator=(const upstream_connection&) = delete;
+
+    bool tls() const noexcept { return tls_.has_value(); }
+    tls_stream& tls_side() { return *tls_; }
+    boost::beast::tcp_stream& plain_side() { return *plain_; }
+    /// The TCP stream under the TLS one, for deadlines and closing.
+    boost::beast::tcp_stream& socket() {
+        return tls_ ? boost::beast::get_lowest_layer(*tls_) : *plain_;
+    }
+
+    boost::beast::flat_buffer buffer;
+    bool reused = false; ///< taken from the pool rather than opened for this request
+
+  private:
+    friend class upstream_pool;
+    std::optional<tls_stream> tls_;
+    std::optional<boost::beast::tcp_stream> plain_;
+    std::chrono::steady_clock::time_point idle_since_;
+    class upstream_pool* owner_ = nullptr; ///< while lent out
+};
+
+/// Connections to Priava's API host, kept alive between requests: a request takes an idle one
+/// or opens a new one, and gives it back when its response was read whole. New TLS connections
+/// resume the session of an earlier one (no full handshake), and every certificate is checked
+/// against the system store plus `ca_file` and the host name, as for token requests.
+class upstream_pool {
+  public:
+    using clock = std::chrono::steady_clock;
+    using taken = std::variant<std::unique_ptr<upstream_connection>, transient_failure>;
+
+    /// `tls` is null for a plain-HTTP upstream; at most `keep_idle` connections wait idle.
+    upstream_pool(net::any_io_executor ex, token_endpoint upstream,
+                  std::shared_ptr<net::ssl::context> tls, std::size_t keep_idle);
+    ~upstream_pool();
+    upstream_pool(const upstream_pool&) = delete;
+    upstream_pool& operator=(const upstream_pool&) = delete;
+
+    /// An idle connection still open, else a new one (resolve, connect, TLS) by `until`.
+    net::awaitable<taken> take(clock::time_point until);
+    /// Always a new connection: after a reused one turned out closed by the server.
+    net::awaitable<taken> open(clock::time_point until);
+    /// A connection whose last response was read whole and may carry the next request.
+    void give_back(std::unique_ptr<upstream_connection> c);
+
+    /// Shutdown: closes every connection, idle or carrying a call (which then fails at once),
+    /// and opens no more.
+    void close_all();
+
+    const token_endpoint& upstream() const noexcept { return upstream_; }
+    std::size_t idle() const noexcept { return idle_.size(); }
+
+    struct counters {
+        std::uint64_t opened = 0;
+        std::uint64_t reused = 0;
+        std::uint64_t tls_resumed = 0; ///< new connections that resumed a TLS session
+    };
+    const counters& stats() const noexcept { return stats_; }
+
+    /// How long an idle connection is kept: servers close theirs after a minute or so.
+    static constexpr std::chrono::seconds idle_keep{30};
+
+  private:
+    friend class upstream_connection;
+    std::unique_ptr<upstream_connection> lend(std::unique_ptr<upstream_connection> c);
+    net::awaitable<std::optional<transient_failure>> secure(upstream_connection& c,
+                                                            clock::time_point until);
+
+    net::any_io_executor ex_;
+    token_endpoint upstream_;
+    std::shared_ptr<net::ssl::context> tls_;
+    std::size_t keep_idle_;
+    std::vector<std::unique_ptr<upstream_connection>> idle_;
+    std::unordered_set<upstream_connection*> lent_;
+    bool closed_ = false;
+    SSL_SESSION* session_ = nullptr; ///< the last resumable TLS session
+    counters stats_;
+};
+
+} // namespace priava_tokend

@@ -1,0 +1,322 @@
+#include <priava_tokend/api/connection_socket.hpp>
+#include <priava_tokend/api/proxy_endpoint.hpp>
+#include <priava_tokend/api/socket_api.hpp>
+#include <priava_tokend/core/duration.hpp>
+#include <priava_tokend/priava/retry_after.hpp>
+#include <priava_tokend/proxy/budgeted_token_client.hpp>
+#include <priava_tokend/proxy/forwarded_headers.hpp>
+#include <priava_tokend/proxy/upstream_target.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <vector>
+
+namespace priava_tokend {
+namespace {
+
+namespace http = boost::beast::http;
+using clock = std::chrono::steady_clock;
+
+/// A 401's or a 429's body, read whole to learn Priava's retry-after and keep the connection.
+constexpr std::size_t largest_error_body = 64 * 1024;
+/// What the relay reads from Priava before writing it to the app: the most a response costs
+/// the daemon, however large it is and however slowly the app reads.
+constexpr std::size_t relay_chunk = 64 * 1024;
+
+std::string whole_milliseconds(clock::duration d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
+response upstream_failure(const transient_failure& f) {
+    if (f.reason == errc::request_timeout) {
+        return error_response(504, "upstream_timeout", f.detail);
+    }
+    return error_response(502, "upstream_unreachable", f.detail);
+}
+
+/// Priava's 429 as it came, kept for the app in case its wait runs out.
+response copy_of(const upstream_reply& reply, std::string body) {
+    http_message m;
+    m.result(reply.status());
+    copy_response_headers(reply.headers(), m.base());
+    m.body() = std::move(body);
+    m.prepare_payload();
+    return response(std::move(m));
+}
+
+/// The path of a call without its query, for the log.
+std::string_view path_of(const std::string& target) {
+    return std::string_view(target).substr(0, target.find('?'));
+}
+
+} // namespace
+
+struct proxy_endpoint::call_state {
+    upstream_call call;
+    int app_fd = -1;
+    clock::time_point arrived = clock::now();
+    clock::time_point until;
+    clock::duration waited{};
+    std::string authorization; ///< `Bearer <access token>`
+    std::uint64_t generation = 0;
+    budget_gate::ticket ticket = 0;
+    bool retried_401 = false;
+    std::optional<upstream_reply> reply; ///< to relay
+    std::optional<response> priava_429;  ///< the last one, for when the wait runs out
+
+    void use(const held_token& t) {
+        wipe(authorization);
+        authorization = "Bearer ";
+        authorization += t.access_token.reveal();
+        generation = t.generation;
+    }
+    ~call_state() { wipe(authorization); }
+};
+
+proxy_endpoint::proxy_endpoint(token_keeper& keeper, budget_gate& gate, upstream_pool& pool,
+                               proxy_settings settings, const logger& log)
+    : keeper_(keeper)
+    , gate_(gate)
+    , pool_(pool)
+    , settings_(std::move(settings))
+    , log_(log) {}
+
+template <class Stream>
+net::awaitable<proxy_result> proxy_endpoint::serve(app_connection<Stream>& app,
+                                                   const request_head& head) {
+    call_state call;
+    call.until = call.arrived + settings_.max_queue_wait;
+    call.app_fd = app.stream.native_handle();
+    app.deadline = clock::time_point::max(); // the budget and upstream_timeout bound the wait
+    auto target = map_upstream_target(head.target, settings_.base_path);
+    if (!target.ok()) {
+        co_return co_await answer(app, call, error_response(400, "bad_request", target.refusal));
+    }
+    if (head.method == http::verb::unknown) {
+        co_return co_await answer(
+            app, call,
+            error_response(501, "not_implemented", "the proxy does not know that method"));
+    }
+    call.call = upstream_call{head.method, std::move(target.target), &head.fields, head.body};
+    if (auto refused = co_await fetch_token(call)) {
+        co_return co_await answer(app, call, std::move(*refused));
+    }
+    auto wait_began = clock::now();
+    auto admitted = co_await gate_.enter(app.client, call.until, call.app_fd);
+    for (;;) {
+        call.waited += clock::now() - wait_began;
+        switch (admitted.result) {
+        case budget_gate::verdict::queue_full:
+            co_return co_await answer(app, call, budget_refusal(true, call));
+        case budget_gate::verdict::client_left:
+            stats_.waited(call.waited);
+            co_return proxy_result{0, false};
+        case budget_gate::verdict::timed_out:
+            if (gate_.closed()) {
+                co_return co_await answer(
+                    app, call, error_response(503, "shutting_down", "the daemon is stopping"));
+            }
+            if (call.priava_429) {
+                co_return co_await answer(app, call, std::move(*call.priava_429));
+            }
+            co_return co_await answer(app, call, budget_refusal(false, call));
+        case budget_gate::verdict::granted:
+            break;
+        }
+        call.ticket = admitted.id;
+        if (auto done = co_await attempt(call)) {
+            co_return co_await answer(app, call, std::move(*done));
+        }
+        if (call.reply) {
+            co_return co_await relay(app, call);
+        }
+        wait_began = clock::now(); // a 429's pause, or a 401's retry
+        admitted = co_await gate_.wait(call.ticket, call.until, call.app_fd);
+    }
+}
+
+net::awaitable<std::optional<response>> proxy_endpoint::fetch_token(call_state& call) {
+    if (const held_token* t = keeper_.usable_token()) {
+        call.use(*t);
+        co_return std::nullopt;
+    }
+    const token_answer a = co_await keeper_.token_with_ttl(std::chrono::seconds{0});
+    if (a.token == nullptr) {
+        co_return refusal_response(a);
+    }
+    call.use(*a.token);
+    co_return std::nullopt;
+}
+
+net::awaitable<std::optional<response>> proxy_endpoint::newer_token(call_state& call) {
+    if (const held_token* t = keeper_.usable_token();
+        t != nullptr && t->generation > call.generation) {
+        call.use(*t);
+        co_return std::nullopt;
+    }
+    const token_answer a = co_await keeper_.refreshed_token(); // coalesced with other callers
+    if (a.token == nullptr) {
+        co_return refusal_response(a);
+    }
+    call.use(*a.token);
+    co_return std::nullopt;
+}
+
+net::awaitable<std::optional<response>> proxy_endpoint::attempt(call_state& call) {
+    if (const held_token* t = keeper_.usable_token();
+        t != nullptr && t->generation > call.generation) {
+        call.use(*t); // refreshed while this call waited
+    }
+    auto sent = co_await send_upstream(pool_, call.call, call.authorization, settings_.tenant,
+                                       clock::now() + settings_.upstream_timeout);
+    if (auto* failed = std::get_if<transient_failure>(&sent)) {
+        gate_.finished(call.ticket);
+        log_.warning("proxy: " + std::string(http::to_string(call.call.method)) + " " +
+                     std::string(path_of(call.call.target)) + ": " + failed->detail);
+        co_return upstream_failure(*failed);
+    }
+    auto& reply = std::get<upstream_reply>(sent);
+    const unsigned status = reply.status();
+    if (status != 401 && status != 429) {
+        call.reply = std::move(reply);
+        co_return std::nullopt;
+    }
+    if (status == 401 && call.retried_401) {
+        call.reply = std::move(reply); // a second 401 goes to the app
+        co_return std::nullopt;
+    }
+    auto body = co_await read_small_body(reply, largest_error_body, settings_.upstream_timeout);
+    if (body && reusable(reply)) {
+        pool_.give_back(std::move(reply.connection));
+    }
+    if (status == 401) {
+        gate_.finished(call.ticket);
+        ++stats_.retries_401;
+        call.retried_401 = true;
+        if (auto refused = co_await newer_token(call)) {
+            co_return refused;
+        }
+        call.ticket = gate_.again();
+        call.until = std::max(call.until, clock::now() + settings_.max_queue_wait);
+        co_return std::nullopt;
+    }
+    const auto wall_now = std::chrono::system_clock::now();
+    const auto now = clock::now();
+    const auto at = priava_retry_after(body.value_or(std::string{}),
+                                       reply.headers()[http::field::retry_after], wall_now);
+    const auto until = at ? steady_moment(*at, wall_now, now) : now;
+    ++stats_.retries_429;
+    if (!gate_.budget().paused_until(now)) {
+        log_.warning("proxy: Priava answered 429; no call is sent for " +
+                     format_duration(std::chrono::duration_cast<milliseconds>(until - now)) +
+                     " (its retry-after, clamped to [1s, window])");
+    }
+    call.priava_429 = copy_of(reply, body.value_or(std::string{}));
+    gate_.rate_limited(call.ticket, until);
+    co_return std::nullopt;
+}
+
+template <class Stream>
+net::awaitable<proxy_result> proxy_endpoint::answer(app_connection<Stream>& app, call_state& call,
+                                                    response r) {
+    const unsigned status = r.status();
+    r.message().set(queue_ms_header, whole_milliseconds(call.waited));
+    stats_.answered(status);
+    stats_.waited(call.waited);
+    const bool keep = app.keep_alive && !r.close;
+    const auto bytes = r.wire(keep);
+    app.deadline = clock::now() + app.write_timeout;
+    auto [ec, n] = co_await net::async_write(app.stream, net::buffer(bytes), use_nothrow);
+    co_return proxy_result{status, keep && !ec};
+}
+
+template <class Stream>
+net::awaitable<proxy_result> proxy_endpoint::relay(app_connection<Stream>& app, call_state& call) {
+    upstream_reply& reply = *call.reply;
+    auto& parser = *reply.parser;
+    const unsigned status = reply.status();
+    http::response<http::buffer_body> out;
+    out.result(status);
+    out.version(11);
+    copy_response_headers(reply.headers(), out.base());
+    out.set(queue_ms_header, whole_milliseconds(call.waited));
+    if (call.call.method == http::verb::head) {
+        if (const auto cl = reply.headers()[http::field::content_length]; !cl.empty()) {
+            out.set(http::field::content_length, cl);
+        }
+    } else if (const auto cl = parser.content_length()) {
+        out.content_length(*cl);
+    } else if (!parser.is_done()) {
+        out.chunked(true); // chunked from Priava, or until it closes: chunked to the app
+    } else if (status >= 200 && status != 204 && status != 304) {
+        out.content_length(0);
+    }
+    out.keep_alive(app.keep_alive);
+    stats_.answered(status);
+    stats_.waited(call.waited);
+
+    http::response_serializer<http::buffer_body> sr{out};
+    out.body() = {nullptr, 0, !parser.is_done()};
+    app.deadline = clock::now() + app.write_timeout;
+    auto [head_ec, head_n] = co_await http::async_write_header(app.stream, sr, use_nothrow);
+    bool app_ok = !head_ec;
+    bool upstream_ok = true;
+    std::vector<char> chunk(relay_chunk);
+    std::uint64_t relayed = 0;
+    while (app_ok && !parser.is_done()) {
+        const auto piece = co_await read_body_piece(reply, chunk, settings_.upstream_timeout);
+        if (piece.error) {
+            upstream_ok = false;
+            log_.warning("proxy: the response to " +
+                         std::string(http::to_string(call.call.method)) + " " +
+                         std::string(path_of(call.call.target)) + " broke off after " +
+                         std::to_string(relayed) + " bytes (" + piece.error.message() +
+                         "); the app's connection is closed so it cannot take it for whole");
+            break;
+        }
+        relayed += piece.size;
+        out.body() = {chunk.data(), piece.size, !piece.done};
+        app.deadline = clock::now() + app.write_timeout;
+        auto [ec, n] = co_await http::async_write(app.stream, sr, use_nothrow);
+        app_ok = !ec || ec == http::error::need_buffer;
+    }
+    if (app_ok && upstream_ok && !sr.is_done()) {
+        out.body() = {nullptr, 0, false};
+        auto [ec, n] = co_await http::async_write(app.stream, sr, use_nothrow);
+        app_ok = !ec;
+    }
+    gate_.finished(call.ticket);
+    if (app_ok && upstream_ok && reusable(reply)) {
+        pool_.give_back(std::move(reply.connection));
+    }
+    co_return proxy_result{status, app_ok && upstream_ok && app.keep_alive};
+}
+
+response proxy_endpoint::budget_refusal(bool queue_full, const call_state& call) const {
+    const auto& limits = gate_.budget().limits();
+    response r =
+        queue_full
+            ? error_response(429, "queue_full",
+                             std::to_string(limits.max_queued) +
+                                 " calls already wait for Priava's budget (proxy.max_queued)")
+            : error_response(429, "budget_exhausted",
+                             "no room in Priava's budget of " + std::to_string(limits.budget) +
+                                 " calls per " + format_duration(limits.window) + " within " +
+                                 format_duration(std::chrono::duration_cast<milliseconds>(
+                                     clock::now() - call.arrived)) +
+                                 " (proxy.max_queue_wait)");
+    r.message().set(http::field::retry_after,
+                    std::to_string(gate_.budget().retry_after(clock::now()).count()));
+    return r;
+}
+
+template net::awaitable<proxy_result>
+proxy_endpoint::serve<connection_socket>(app_connection<connection_socket>&, const request_head&);
+template net::awaitable<proxy_result>
+proxy_endpoint::serve<net::ip::tcp::socket>(app_connection<net::ip::tcp::socket>&,
+                                            const request_head&);
+
+} // namespace priava_tokend

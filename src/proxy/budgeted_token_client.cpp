@@ -1,0 +1,30 @@
+#include <priava_tokend/proxy/budgeted_token_client.hpp>
+
+namespace priava_tokend {
+
+using steady = std::chrono::steady_clock;
+
+steady::time_point steady_moment(wall_time at, wall_time wall_now, steady::time_point steady_now) {
+    // Both clocks count in nanoseconds; a date decades away only needs to stay far away.
+    const auto ahead = std::chrono::duration_cast<steady::duration>(at - wall_now);
+    const auto limit = std::chrono::duration_cast<steady::duration>(std::chrono::hours{24 * 365});
+    return steady_now + std::clamp(ahead, -limit, limit);
+}
+
+net::awaitable<token_outcome> budgeted_token_client::request(const secret& body) const {
+    const auto admitted = co_await gate_.enter("", steady::time_point::max(), -1, true);
+    auto outcome = co_await inner_->request(body);
+    const auto* failed = std::get_if<transient_failure>(&outcome);
+    if (failed != nullptr && failed->http_status == 429) {
+        const auto wall_now = std::chrono::system_clock::now();
+        const auto steady_now = steady::now();
+        gate_.pause(admitted.id, failed->retry_after
+                                     ? steady_moment(*failed->retry_after, wall_now, steady_now)
+                                     : steady_now);
+    } else {
+        gate_.finished(admitted.id);
+    }
+    co_return outcome;
+}
+
+} // namespace priava_tokend

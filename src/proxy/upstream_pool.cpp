@@ -1,0 +1,148 @@
+#include <priava_tokend/priava/https_connector.hpp>
+#include <priava_tokend/proxy/upstream_pool.hpp>
+
+#include <openssl/ssl.h>
+
+#include <sys/socket.h>
+
+namespace priava_tokend {
+namespace {
+
+namespace beast = boost::beast;
+
+/// True when an idle connection is still usable: the server neither closed it nor reset it.
+/// Bytes waiting on an idle TLS connection (a session ticket, a close_notify) are left for the
+/// next request to find out about; a failure there sends it on a new connection.
+bool still_open(upstream_connection& c) {
+    char byte = 0;
+    const ssize_t n =
+        ::recv(c.socket().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
+} // namespace
+
+upstream_connection::~upstream_connection() {
+    if (owner_ != nullptr) {
+        owner_->lent_.erase(this);
+    }
+}
+
+upstream_pool::upstream_pool(net::any_io_executor ex, token_endpoint upstream,
+                             std::shared_ptr<net::ssl::context> tls, std::size_t keep_idle)
+    : ex_(std::move(ex))
+    , upstream_(std::move(upstream))
+    , tls_(std::move(tls))
+    , keep_idle_(keep_idle) {}
+
+upstream_pool::~upstream_pool() {
+    for (auto* c : lent_) {
+        c->owner_ = nullptr;
+    }
+    if (session_ != nullptr) {
+        SSL_SESSION_free(session_);
+    }
+}
+
+net::awaitable<upstream_pool::taken> upstream_pool::take(clock::time_point until) {
+    const auto now = clock::now();
+    while (!idle_.empty()) {
+        auto c = std::move(idle_.back());
+        idle_.pop_back();
+        if (now - c->idle_since_ < idle_keep && still_open(*c)) {
+            c->reused = true;
+            ++stats_.reused;
+            co_return lend(std::move(c));
+        }
+    }
+    co_return co_await open(until);
+}
+
+net::awaitable<upstream_pool::taken> upstream_pool::open(clock::time_point until) {
+    if (closed_) {
+        co_return transient_failure{errc::connection_lost, "the daemon is shutting down", 0,
+                                    std::nullopt, std::nullopt};
+    }
+    auto resolved = co_await https_connector::resolve(upstream_, until);
+    if (auto* failed = std::get_if<transient_failure>(&resolved)) {
+        co_return std::move(*failed);
+    }
+    auto c = std::make_unique<upstream_connection>();
+    beast::tcp_stream socket(ex_);
+    auto refused = co_await https_connector::connect(
+        socket, std::get<https_connector::tcp::resolver::results_type>(resolved), until,
+        upstream_.host_header);
+    if (refused) {
+        co_return std::move(*refused);
+    }
+    socket.socket().set_option(net::ip::tcp::no_delay(true));
+    if (tls_ == nullptr) {
+        c->plain_.emplace(std::move(socket));
+    } else {
+        c->tls_.emplace(std::move(socket), *tls_);
+        if (auto untrusted = co_await secure(*c, until)) {
+            co_return std::move(*untrusted);
+        }
+    }
+    ++stats_.opened;
+    if (closed_) {
+        co_return transient_failure{errc::connection_lost, "the daemon is shutting down", 0,
+                                    std::nullopt, std::nullopt};
+    }
+    co_return lend(std::move(c));
+}
+
+net::awaitable<std::optional<transient_failure>> upstream_pool::secure(upstream_connection& c,
+                                                                       clock::time_point until) {
+    SSL* ssl = c.tls_side().native_handle();
+    if (session_ != nullptr) {
+        SSL_set_session(ssl, session_);
+    }
+    auto untrusted = co_await https_connector::handshake(c.tls_side(), upstream_.host, until,
+                                                         upstream_.host_header);
+    if (!untrusted && SSL_session_reused(ssl) == 1) {
+        ++stats_.tls_resumed;
+    }
+    co_return untrusted;
+}
+
+std::unique_ptr<upstream_connection> upstream_pool::lend(std::unique_ptr<upstream_connection> c) {
+    c->owner_ = this;
+    lent_.insert(c.get());
+    return c;
+}
+
+void upstream_pool::close_all() {
+    closed_ = true;
+    idle_.clear();
+    for (auto* c : lent_) {
+        boost::system::error_code ignored;
+        c->socket().socket().close(ignored); // the call's pending operation ends with an error
+    }
+}
+
+void upstream_pool::give_back(std::unique_ptr<upstream_connection> c) {
+    lent_.erase(c.get());
+    c->owner_ = nullptr;
+    if (c->tls()) {
+        // TLS 1.3 sends its session tickets after the handshake: by the end of a response the
+        // client has them, and the next new connection can resume.
+        SSL_SESSION* s = SSL_get1_session(c->tls_side().native_handle());
+        if (s != nullptr && SSL_SESSION_is_resumable(s) == 1) {
+            if (session_ != nullptr) {
+                SSL_SESSION_free(session_);
+            }
+            session_ = s;
+        } else if (s != nullptr) {
+            SSL_SESSION_free(s);
+        }
+    }
+    if (closed_ || idle_.size() >= keep_idle_) {
+        return;
+    }
+    c->idle_since_ = clock::now();
+    c->buffer.clear();
+    idle_.push_back(std::move(c));
+}
+
+} // namespace priava_tokend
