@@ -33,6 +33,8 @@ int run(int argc, char** argv) {
         return status_command(line, env, std::cout, std::cerr);
     case command::healthcheck:
         return healthcheck_command(line, env, std::cerr);
+    case command::api:
+        return api_command(line, env, std::cin, std::cout, std::cerr);
     case command::check_config:
         return check_config_command(line, env, std::cout, std::cerr);
     case command::token_request:

@@ -31,6 +31,8 @@ constexpr std::size_t reserved_connections = 1024;
 /// After a burst of at least this many connections has ended, the heap is trimmed.
 constexpr std::size_t trim_after_connections = 64;
 constexpr std::size_t read_chunk = 4096;
+/// What is read and dropped of a body refused with 413, at most, before the connection closes.
+constexpr std::size_t discard_limit = 64 * 1024 * 1024;
 /// Connections accepted in a row, while more are waiting, before the accept loop lets the rest of
 /// the event loop take a turn.
 constexpr std::size_t accepts_between_turns = 16;
@@ -281,6 +283,21 @@ net::awaitable<void> socket_server::sweep() {
     sweeping_ = false;
 }
 
+net::awaitable<void> socket_server::discard_body(connection& me) {
+    boost::system::error_code ignored;
+    me.socket.shutdown(net::socket_base::shutdown_send, ignored);
+    me.deadline = clock::now() + limits_.head_timeout; // the sweep ends a client that keeps on
+    std::size_t left = discard_limit;
+    while (left > 0) {
+        const auto room = me.buffer.prepare(std::min(read_chunk, me.buffer.max_size()));
+        auto [read_ec, n] = co_await me.socket.async_read_some(room, use_nothrow);
+        if (read_ec) {
+            break;
+        }
+        left -= std::min(left, n);
+    }
+}
+
 // --- a connection ------------------------------------------------------------------------------
 
 std::string socket_server::client_name(caller& who) {
@@ -435,6 +452,9 @@ net::awaitable<void> socket_server::session(connection_list::iterator self) {
         io_result written = write_now(me.socket, bytes); // a response fits the socket buffer
         if (!std::get<0>(written) && !bytes.empty()) {
             written = co_await net::async_write(me.socket, net::buffer(bytes), use_nothrow);
+        }
+        if (!std::get<0>(written) && ec == http::error::body_limit) {
+            co_await discard_body(me); // so the client, still sending, can read the 413
         }
         if (std::get<0>(written) || !keep_alive) {
             break;

@@ -1,13 +1,20 @@
 #include <priava_tokend/cli/client_commands.hpp>
 #include <priava_tokend/cli/unix_http_client.hpp>
 #include <priava_tokend/core/duration.hpp>
+#include <priava_tokend/core/errno_text.hpp>
 #include <priava_tokend/core/exit_code.hpp>
 #include <priava_tokend/core/json_object.hpp>
 #include <priava_tokend/core/timestamp.hpp>
 
 #include <boost/json/value.hpp>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <fstream>
+#include <istream>
 #include <ostream>
+#include <sstream>
 
 namespace priava_tokend {
 namespace {
@@ -56,6 +63,27 @@ std::string when(const json::object& o, std::string_view key) {
                                    : " (" + describe_seconds(-delta) + " ago)";
     }
     return text;
+}
+
+/// The body of `api --data`: a file's contents or standard input.
+std::optional<std::string> read_data(const command_line& line, std::istream& in,
+                                     std::ostream& err) {
+    if (!line.data) {
+        return std::string{};
+    }
+    std::ostringstream all;
+    if (*line.data == "-") {
+        all << in.rdbuf();
+        return std::move(all).str();
+    }
+    const std::string path = line.data->substr(1);
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        err << "priava-tokend: cannot read " << path << ": " << errno_text(errno) << '\n';
+        return std::nullopt;
+    }
+    all << file.rdbuf();
+    return std::move(all).str();
 }
 
 } // namespace
@@ -173,6 +201,50 @@ int healthcheck_command(const command_line& line, const environment& env, std::o
         return 1;
     }
     return 0;
+}
+
+int api_command(const command_line& line, const environment& env, std::istream& in,
+                std::ostream& out, std::ostream& err) {
+    std::string method_name = line.operands.at(0);
+    std::transform(method_name.begin(), method_name.end(), method_name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    const auto method = http::string_to_verb(method_name);
+    if (method == http::verb::unknown) {
+        err << "priava-tokend: api: unknown HTTP method '" << method_name.substr(0, 20) << "'\n";
+        return to_int(exit_code::usage);
+    }
+    std::string_view path = line.operands.at(1);
+    while (path.starts_with('/')) {
+        path.remove_prefix(1);
+    }
+    const auto body = read_data(line, in, err);
+    if (!body) {
+        return to_int(exit_code::failed);
+    }
+    // A call may wait for the budget (max_queue_wait), then for Priava (upstream_timeout).
+    const auto reply =
+        unix_http_request(client_socket_path(line, env), method, "/v1/proxy/" + std::string(path),
+                          *body, 15min, "application/json", &out);
+    if (!reply) {
+        return transport_failure(reply.error(), err);
+    }
+    if (reply->status / 100 == 2) {
+        return to_int(exit_code::ok);
+    }
+    out << reply->body;
+    out.flush();
+    std::string error;
+    const std::string why = describe_error(*reply, &error);
+    err << "priava-tokend: api: HTTP " << reply->status << ": " << why << '\n';
+    if (error == "reauth_required") {
+        return to_int(exit_code::reauth);
+    }
+    if (error == "token_unavailable") {
+        return to_int(exit_code::unavailable);
+    }
+    const bool later = error == "budget_exhausted" || error == "queue_full" ||
+                       error == "shutting_down" || error == "upstream_timeout";
+    return to_int(later ? exit_code::temporary : exit_code::failed);
 }
 
 } // namespace priava_tokend

@@ -18,7 +18,7 @@ struct command_info {
     std::string_view help;
 };
 
-constexpr std::array<command_info, 6> commands{{
+constexpr std::array<command_info, 7> commands{{
     {"run", command::run, "run [--config PATH]",
      "Run the daemon in the foreground (systemd and Docker supervise it).\n"
      "  --config PATH   configuration file (default $PRIAVA_TOKEND_CONFIG or\n"
@@ -46,6 +46,14 @@ constexpr std::array<command_info, 6> commands{{
     {"healthcheck", command::healthcheck, "healthcheck [--socket PATH]",
      "Exit 0 if the daemon answers ready (holds a usable token), 1 otherwise.\n"
      "  --socket PATH     daemon socket\n"},
+    {"api", command::api, "api [--socket PATH] METHOD PATH [--data @FILE|-]",
+     "Send one call to Priava through the daemon's proxy ([proxy] enabled = true) and print\n"
+     "the body of the answer. PATH is Priava's, below the upstream: events?from=2026-01-01.\n"
+     "Exit 0 for a 2xx answer, 1 for another, 69 daemon unreachable or no token, 75 try\n"
+     "later (timed out, budget exhausted), 77 the credential needs a new authorization code.\n"
+     "  --socket PATH     daemon socket\n"
+     "  --data @FILE      send the file as the body (as application/json)\n"
+     "  --data -          send standard input as the body\n"},
     {"check-config", command::check_config, "check-config [--config PATH]",
      "Validate the configuration and the files it names; print each problem with its key and\n"
      "the fix.\n"
@@ -106,7 +114,7 @@ std::optional<parsed_command_line> without_options(const std::vector<std::string
     }
     if (words.empty()) {
         return usage_error("a command is required (run, bootstrap, token, status, healthcheck, "
-                           "check-config)");
+                           "api, check-config)");
     }
     if (info == nullptr) {
         return usage_error("unknown command '" + std::string(words.front().substr(0, 40)) + "'");
@@ -128,6 +136,8 @@ bool allowed(command cmd, std::string_view option) {
         return option == "--socket" || option == "--json";
     case command::healthcheck:
         return option == "--socket";
+    case command::api:
+        return option == "--socket" || option == "--data";
     case command::token_request:
         return false;
     }
@@ -148,6 +158,11 @@ std::optional<std::string> apply(command_line& line, std::string_view option, st
                    "history); use --code-file PATH or --code - to read it from standard input";
         }
         line.code_from_stdin = true;
+    } else if (option == "--data") {
+        if (text != "-" && (text.size() < 2 || text.front() != '@')) {
+            return "--data takes @FILE or - (standard input)";
+        }
+        line.data = std::move(text);
     } else if (option == "--min-ttl") {
         const auto seconds = parse_number<unsigned>(text);
         if (!seconds || *seconds > 86400) {
@@ -186,6 +201,11 @@ parsed_command_line parse_command_line(std::span<const char* const> args) {
             value = option.substr(eq + 1);
             option = option.substr(0, eq);
         }
+        if (line.cmd == command::api && !option.starts_with("--") && !value &&
+            line.operands.size() < 2) {
+            line.operands.emplace_back(option);
+            continue;
+        }
         if (!option.starts_with("--") || !allowed(line.cmd, option)) {
             return usage_error("'" + std::string(option.substr(0, 40)) + "' is not an option of " +
                                std::string(info->name));
@@ -203,6 +223,9 @@ parsed_command_line parse_command_line(std::span<const char* const> args) {
         if (auto wrong = apply(line, option, std::string(value ? *value : words[++i]))) {
             return usage_error(*wrong);
         }
+    }
+    if (line.cmd == command::api && line.operands.size() != 2) {
+        return usage_error("api needs METHOD and PATH, e.g. priava-tokend api GET events");
     }
     if (line.cmd == command::bootstrap && line.code_from_stdin == line.code_file.has_value()) {
         return usage_error("bootstrap needs exactly one of --code-file PATH and --code -");

@@ -3,10 +3,15 @@
 
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <openssl/crypto.h>
+
+#include <ostream>
+#include <sstream>
+#include <vector>
 
 namespace priava_tokend {
 namespace {
@@ -16,8 +21,59 @@ using local = net::local::stream_protocol;
 
 constexpr std::size_t largest_reply = 1024 * 1024;
 
+/// Reads the body piece by piece into `sink`: a proxied reply may be of any size.
+net::awaitable<boost::system::error_code> stream_body(local::socket& socket,
+                                                      boost::beast::flat_buffer& buffer,
+                                                      http::response_parser<http::buffer_body>& p,
+                                                      std::ostream& sink) {
+    std::vector<char> chunk(64 * 1024);
+    while (!p.is_done()) {
+        p.get().body().data = chunk.data();
+        p.get().body().size = chunk.size();
+        auto [ec, n] = co_await http::async_read(socket, buffer, p, use_nothrow);
+        if (ec && ec != http::error::need_buffer) {
+            co_return ec;
+        }
+        sink.write(chunk.data(), static_cast<std::streamsize>(chunk.size() - p.get().body().size));
+    }
+    sink.flush();
+    co_return boost::system::error_code{};
+}
+
+net::awaitable<outcome<http_reply>> read_reply(local::socket& socket,
+                                               const std::string& socket_path, std::ostream* sink) {
+    boost::beast::flat_buffer buffer;
+    if (sink != nullptr) {
+        http::response_parser<http::buffer_body> parser;
+        parser.body_limit(boost::none);
+        auto [head_ec, n] = co_await http::async_read_header(socket, buffer, parser, use_nothrow);
+        // An answer other than 2xx is kept whole (it is an error to read), a 2xx one streamed.
+        std::ostringstream kept;
+        const bool success = parser.get().result_int() / 100 == 2;
+        auto ec = head_ec;
+        if (!ec) { // not a conditional expression around co_await: g++ 12 mishandles those
+            ec = co_await stream_body(socket, buffer, parser, success ? *sink : kept);
+        }
+        if (ec) {
+            co_return make_failure(errc::bad_reply,
+                                   "no complete reply from " + socket_path + ": " + ec.message());
+        }
+        co_return http_reply{parser.get().result_int(), std::move(kept).str()};
+    }
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(largest_reply);
+    auto [read_ec, read] = co_await http::async_read(socket, buffer, parser, use_nothrow);
+    if (read_ec) {
+        co_return make_failure(errc::bad_reply,
+                               "no complete reply from " + socket_path + ": " + read_ec.message());
+    }
+    auto reply = parser.release();
+    co_return http_reply{reply.result_int(), std::move(reply.body())};
+}
+
 net::awaitable<outcome<http_reply>> exchange(std::string socket_path, http::verb method,
-                                             std::string target, std::string body) {
+                                             std::string target, std::string body,
+                                             std::string content_type, std::ostream* sink) {
     local::socket socket(co_await net::this_coro::executor);
     auto [connect_ec] = co_await socket.async_connect(local::endpoint(socket_path), use_nothrow);
     if (connect_ec) {
@@ -32,7 +88,7 @@ net::awaitable<outcome<http_reply>> exchange(std::string socket_path, http::verb
     req.set(http::field::host, "localhost");
     req.set(http::field::connection, "close");
     if (!body.empty()) {
-        req.set(http::field::content_type, "application/x-www-form-urlencoded");
+        req.set(http::field::content_type, content_type);
     }
     req.body() = std::move(body);
     req.prepare_payload();
@@ -42,26 +98,21 @@ net::awaitable<outcome<http_reply>> exchange(std::string socket_path, http::verb
         co_return make_failure(errc::daemon_unreachable,
                                "sending to " + socket_path + " failed: " + write_ec.message());
     }
-    boost::beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(largest_reply);
-    auto [read_ec, read] = co_await http::async_read(socket, buffer, parser, use_nothrow);
-    if (read_ec) {
-        co_return make_failure(errc::bad_reply,
-                               "no complete reply from " + socket_path + ": " + read_ec.message());
-    }
-    auto reply = parser.release();
-    co_return http_reply{reply.result_int(), std::move(reply.body())};
+    co_return co_await read_reply(socket, socket_path, sink);
 }
 
 } // namespace
 
 outcome<http_reply> unix_http_request(const std::string& socket_path, http::verb method,
                                       std::string_view target, std::string_view body,
-                                      std::chrono::milliseconds timeout) {
+                                      std::chrono::milliseconds timeout,
+                                      std::string_view content_type, std::ostream* body_sink) {
     net::io_context io{1};
-    auto result = run_to_completion(
-        io, exchange(socket_path, method, std::string(target), std::string(body)), timeout);
+    auto result =
+        run_to_completion(io,
+                          exchange(socket_path, method, std::string(target), std::string(body),
+                                   std::string(content_type), body_sink),
+                          timeout);
     if (!result) {
         return make_failure(errc::request_timeout,
                             "the daemon at " + socket_path + " did not answer within " +

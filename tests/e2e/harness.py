@@ -117,6 +117,10 @@ class Fake:
         """Every access token issued so far is refused by the API (401)."""
         self.control("POST", "/revoke-access")
 
+    def answer_api_429s(self, retry_afters):
+        """The next API calls get 429 with these `retry-after` texts (None: no field)."""
+        self.control("POST", "/api-429", json.dumps(retry_afters))
+
     def set_rate_limit(self, limit, window_ms):
         self.control("POST", "/rate-limit", "%d %d" % (limit, window_ms))
 

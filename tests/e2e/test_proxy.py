@@ -1,16 +1,22 @@
 """The API proxy (docs/proxy.md): apps call Priava through the daemon, which carries the token,
 the region and Priava's rate budget for them. The real binary against the fake Priava's API."""
 
+import datetime
 import hashlib
+import http.client
 import json
 import os
+import pwd
 import socket
+import subprocess
+import sys
 import threading
 import time
 import unittest
 
 from harness import E2ETestCase, request, request_json
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 PROXY = "/v1/proxy/"
 
 
@@ -21,8 +27,9 @@ def proxy_section(**overrides):
 
 
 class ProxyTestCase(E2ETestCase):
-    def proxied_daemon(self, **proxy):
-        return self.bootstrapped_daemon(proxy=proxy_section(**proxy))
+    def proxied_daemon(self, listen=None, **proxy):
+        extra = {"listen": listen} if listen else {}
+        return self.bootstrapped_daemon(proxy=proxy_section(**proxy), **extra)
 
     def call(self, d, method, path, body=None, headers=None, timeout=60):
         return request(d.socket, method, PROXY + path, body, headers, timeout)
@@ -93,6 +100,328 @@ class ProxyBasics(ProxyTestCase):
         pool = d.status()["proxy"]["upstream_connections"]
         self.assertEqual(pool["opened"], 1, pool)
         self.assertEqual(pool["reused"], 4, pool)
+
+
+NOBODY = pwd.getpwnam("nobody")
+DAEMON_USER = pwd.getpwnam("daemon")
+
+
+def flood(d, path, count, user=None):
+    """Starts a client app (as `user`) sending `count` calls at once; `finish` gives its results."""
+    args = [sys.executable, "-B", os.path.join(HERE, "proxy_flood.py"), d.socket, path, str(count)]
+    if user is not None:
+        args = ["setpriv", "--reuid=%d" % user.pw_uid, "--regid=%d" % user.pw_gid,
+                "--clear-groups", *args]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=HERE)
+
+
+def finish(proc):
+    out, err = proc.communicate(timeout=180)
+    if proc.returncode != 0:
+        raise AssertionError("client app failed: %s" % err)
+    return json.loads(out)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root to run client apps as other users")
+class OneBudgetForAllApps(ProxyTestCase):
+    BUDGET = 10
+    WINDOW_S = 3
+
+    def setUp(self):
+        super().setUp()
+        os.chmod(self.dir, 0o755)  # other users reach the socket inside the test directory
+
+    def test_three_apps_sending_three_budgets_all_get_200_and_a_quiet_one_is_served_early(self):
+        # Priava counts in fixed windows; the bootstrap's code exchange is one request the
+        # daemon never saw, so the fake allows one more than the daemon's budget.
+        self.fake.set_rate_limit(self.BUDGET + 1, self.WINDOW_S * 1000)
+        d = self.proxied_daemon(budget=self.BUDGET, window="%ds" % self.WINDOW_S,
+                                max_queue_wait="60s", max_concurrent=4, listen={"mode": "0666"})
+        flooding = flood(d, "events", 2 * self.BUDGET, NOBODY)
+        busy = flood(d, "ping", self.BUDGET - 1, DAEMON_USER)
+        self.wait_for_queue(d, at_least=self.BUDGET)
+        quiet_started = time.monotonic()
+        status, headers, _ = self.call(d, "GET", "ping")  # root: a third client
+        quiet_took = time.monotonic() - quiet_started
+        flooded = finish(flooding)
+        finish_busy = finish(busy)
+        self.assertEqual(status, 200)
+        every = flooded + finish_busy
+        self.assertEqual([s for s, _ in every], [200] * len(every), every)
+        stats = self.fake.stats()
+        self.assertEqual(stats["rate_limited"], 0, stats)
+        self.assertLessEqual(stats["most_in_window"], self.BUDGET + 1, stats)
+        # Round-robin: the quiet app waits for the next free slot, not behind the flood.
+        last_flooded = max(t for _, t in flooded)
+        self.assertLess(quiet_took, self.WINDOW_S + 2, (quiet_took, last_flooded))
+        self.assertLess(quiet_took + 2, last_flooded, (quiet_took, last_flooded))
+        self.assertGreater(int(headers["priava-tokend-queue-ms"]), 0)
+
+    def wait_for_queue(self, d, at_least):
+        """Until `at_least` calls wait in the daemon's queue (each look is a request)."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if d.status()["proxy"]["queued"] >= at_least:
+                return
+        self.fail("the queue never reached %d" % at_least)
+
+
+class ProxyBodies(ProxyTestCase):
+    def test_a_5_mb_post_arrives_byte_identical(self):
+        d = self.proxied_daemon()
+        body = os.urandom(5 * 1024 * 1024)
+        status, _, echoed = self.call_json(d, "POST", "echo", body,
+                                           {"Content-Type": "application/octet-stream"})
+        self.assertEqual(status, 200, echoed)
+        self.assertEqual(echoed["bytes"], len(body))
+        self.assertEqual(echoed["sha256"], hashlib.sha256(body).hexdigest())
+
+    def test_a_body_over_max_request_body_is_413_and_never_sent(self):
+        d = self.proxied_daemon()
+        status, _, answer = self.call_json(d, "POST", "echo", b"x" * (9 * 1024 * 1024))
+        self.assertEqual(status, 413)
+        self.assertIn("max_request_body", answer["error_description"])
+        self.assertEqual(self.fake.stats()["api_requests"], 0)
+
+    def test_expect_100_continue_is_answered_so_curl_does_not_wait(self):
+        d = self.proxied_daemon()
+        path = os.path.join(self.dir, "big.json")
+        with open(path, "wb") as f:
+            f.write(b"[" + b"1," * (2 * 1024 * 1024) + b"1]")
+        r = subprocess.run(["curl", "-sS", "--unix-socket", d.socket, "-H",
+                            "Content-Type: application/json", "--data-binary", "@" + path,
+                            "-w", "\n%{time_total}", "http://localhost/v1/proxy/echo"],
+                           capture_output=True, text=True, timeout=60)
+        body, took = r.stdout.rsplit("\n", 1)
+        self.assertEqual(json.loads(body)["bytes"], os.path.getsize(path))
+        self.assertLess(float(took), 0.9, "curl waited for a 100 Continue that never came")
+
+    @unittest.skipIf(os.environ.get("PRIAVA_TOKEND_SANITIZE"),
+                     "a sanitizer's shadow memory makes the resident set meaningless")
+    def test_a_100_mb_response_streams_to_a_slow_reader_in_flat_memory(self):
+        d = self.proxied_daemon()
+        size = 100 * 1024 * 1024
+        before = resident_kib(d.proc.pid)
+        sock = socket.socket(socket.AF_UNIX)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.connect(d.socket)
+        sock.sendall(b"GET /v1/proxy/bytes?count=%d HTTP/1.1\r\nHost: localhost\r\n\r\n" % size)
+        got = 0
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(4096)
+        head, rest = head.split(b"\r\n\r\n", 1)
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        got += len(rest)
+        peak = before
+        while got < size:
+            chunk = sock.recv(256 * 1024)
+            self.assertTrue(chunk, "the stream ended after %d bytes" % got)
+            got += len(chunk)
+            if got % (8 * 1024 * 1024) < len(chunk):
+                peak = max(peak, resident_kib(d.proc.pid))
+                time.sleep(0.05)  # a slow reader: the daemon must wait for it, not buffer
+        sock.close()
+        self.assertEqual(got, size)
+        self.assertLess(peak - before, 16 * 1024, "resident set grew by %d KiB" % (peak - before))
+        self.assertLess(high_water_kib(d.proc.pid) - before, 16 * 1024)
+
+    def test_an_upstream_reset_mid_body_ends_the_apps_connection(self):
+        d = self.proxied_daemon()
+        with self.assertRaises(http.client.IncompleteRead):
+            request(d.socket, "GET", PROXY + "broken?count=1000000")
+        self.assertIn("broke off", d.logs())
+        status, _, _ = self.call(d, "GET", "ping")  # the next call is not harmed
+        self.assertEqual(status, 200)
+
+
+def resident_kib(pid):
+    return status_kib(pid, "VmRSS")
+
+
+def high_water_kib(pid):
+    return status_kib(pid, "VmHWM")
+
+
+def status_kib(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError("no %s for %d" % (field, pid))
+
+
+class ProxyRetries(ProxyTestCase):
+    def test_50_calls_meeting_a_revoked_token_cause_one_refresh_and_all_end_200(self):
+        d = self.proxied_daemon(max_concurrent=64)
+        self.assertEqual(self.call(d, "GET", "ping")[0], 200)
+        before = self.fake.stats()["refresh_grants"]
+        self.fake.revoke_access()
+        results = []
+        lock = threading.Lock()
+
+        def one():
+            status, _, _ = self.call(d, "GET", "events")
+            with lock:
+                results.append(status)
+
+        threads = [threading.Thread(target=one) for _ in range(50)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(results, [200] * 50)
+        self.assertEqual(self.fake.stats()["refresh_grants"], before + 1)
+        proxy = d.status()["proxy"]
+        self.assertEqual(proxy["retries_401"], self.fake.stats()["api_unauthorized"])
+        self.assertLessEqual(proxy["retries_401"], 50)
+
+    def test_a_refresh_rejected_after_a_401_answers_503_reauth_required_without_looping(self):
+        d = self.proxied_daemon()
+        self.fake.revoke_access()
+        self.fake.revoke()  # the refresh token too: the refresh gets invalid_grant
+        status, _, body = self.call_json(d, "GET", "events")
+        self.assertEqual(status, 503)
+        self.assertEqual(body["error"], "reauth_required")
+        stats = self.fake.stats()
+        self.assertEqual(stats["api_unauthorized"], 1)
+        self.assertEqual(stats["rejections_by_error"].get("invalid_grant"), 1)
+        # The held token is still served (it may work for its remaining life): sent once, its
+        # 401 goes to no second refresh.
+        status, _, body = self.call_json(d, "GET", "events")
+        self.assertEqual((status, body["error"]), (503, "reauth_required"))
+        stats = self.fake.stats()
+        self.assertEqual(stats["api_requests"], 2, "each call sent once")
+        self.assertEqual(stats["rejections_by_error"].get("invalid_grant"), 1)
+
+    def test_the_cli_api_command(self):
+        d = self.proxied_daemon()
+        r = d.cli("api", "--socket", d.socket, "GET", "events?from=2026-01-01")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["query"], "from=2026-01-01")
+        path = os.path.join(self.dir, "body.json")
+        with open(path, "w") as f:
+            f.write('{"name": "Gala"}')
+        r = d.cli("api", "--socket", d.socket, "post", "/echo", "--data", "@" + path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["bytes"], 16)
+        r = d.cli("api", "--socket", d.socket, "PUT", "echo", "--data", "-", input="[1]")
+        self.assertEqual((r.returncode, json.loads(r.stdout)["bytes"]), (0, 3))
+        r = d.cli("api", "--socket", d.socket, "GET", "events/nope")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(json.loads(r.stdout)["error"], "not_found")
+        self.assertIn("HTTP 404", r.stderr)
+        r = d.cli("api", "--socket", os.path.join(self.dir, "none.sock"), "GET", "events")
+        self.assertEqual(r.returncode, 69)
+        r = d.cli("api", "GET")
+        self.assertEqual(r.returncode, 64)
+
+
+class PriavasRetryAfter(ProxyTestCase):
+    WINDOW_S = 4
+
+    def paused_call(self, retry_after):
+        """One call whose first attempt gets Priava's 429 with `retry_after`; meanwhile a
+        second app's call. Returns both calls' queue times in seconds."""
+        d = self.proxied_daemon(window="%ds" % self.WINDOW_S, max_queue_wait="20s")
+        self.assertEqual(self.call(d, "GET", "ping")[0], 200)
+        self.fake.answer_api_429s([retry_after])
+        sent_before = self.fake.stats()["api_requests"]
+        first = {}
+
+        def paused():
+            first["answer"] = self.call(d, "GET", "events")
+
+        t = threading.Thread(target=paused)
+        t.start()
+        self.wait_for(lambda: d.status()["proxy"]["paused_until"] is not None)
+        during = self.fake.stats()["api_requests"]
+        status, headers, _ = self.call(d, "GET", "ping")
+        t.join()
+        self.assertEqual(status, 200)
+        self.assertEqual(first["answer"][0], 200)
+        # Nothing was sent while paused: the 429'd call and the one behind it, once each.
+        self.assertEqual(during, sent_before + 1)
+        self.assertEqual(self.fake.stats()["api_requests"], sent_before + 3)
+        self.assertEqual(d.status()["proxy"]["retries_429"], 1)
+        return (int(first["answer"][1]["priava-tokend-queue-ms"]) / 1000,
+                int(headers["priava-tokend-queue-ms"]) / 1000)
+
+    def wait_for(self, predicate):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+        self.fail("never happened")
+
+    def test_a_valid_date_pauses_until_then(self):
+        at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=3)
+        waited, behind = self.paused_call(at.strftime("%Y-%m-%dT%H:%M:%S"))
+        self.assertGreaterEqual(waited, 1.5)
+        self.assertLess(waited, 3.5)
+
+    def test_missing_garbage_or_past_dates_pause_one_second(self):
+        for retry_after in (None, "soon-ish", "2001-01-01T00:00:00"):
+            with self.subTest(retry_after=retry_after):
+                waited, behind = self.paused_call(retry_after)
+                self.assertGreaterEqual(waited, 0.9)
+                self.assertLess(waited, 2.5)
+                self.tearDown()
+                self.setUp()
+
+    def test_a_day_ahead_is_clamped_to_the_window(self):
+        at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+        waited, behind = self.paused_call(at.strftime("%Y-%m-%dT%H:%M:%S"))
+        self.assertGreaterEqual(waited, self.WINDOW_S - 0.5)
+        self.assertLess(waited, self.WINDOW_S + 1.5)
+
+
+class ProxyQueueLimits(ProxyTestCase):
+    def test_a_client_leaving_while_queued_frees_its_place_and_spends_nothing(self):
+        d = self.proxied_daemon(budget=1, window="3s", max_queue_wait="20s")
+        self.assertEqual(self.call(d, "GET", "ping")[0], 200)  # the budget is spent
+        sock = socket.socket(socket.AF_UNIX)
+        sock.connect(d.socket)
+        sock.sendall(b"GET /v1/proxy/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        self.wait_for_status(d, lambda p: p["queued"] == 1)
+        sock.close()
+        self.wait_for_status(d, lambda p: p["queued"] == 0)
+        status, headers, _ = self.call(d, "GET", "ping")  # waits for the window, then goes
+        self.assertEqual(status, 200)
+        self.assertEqual(self.fake.stats()["api_requests"], 2, "the abandoned call never went")
+
+    def test_beyond_max_queue_wait_the_daemon_answers_429_with_retry_after(self):
+        d = self.proxied_daemon(budget=1, window="60s", max_queue_wait="1s")
+        self.assertEqual(self.call(d, "GET", "ping")[0], 200)
+        status, headers, body = self.call_json(d, "GET", "events")
+        self.assertEqual(status, 429)
+        self.assertEqual(body["error"], "budget_exhausted")
+        self.assertGreaterEqual(int(headers["retry-after"]), 50)
+        self.assertGreaterEqual(int(headers["priava-tokend-queue-ms"]), 1000)
+        self.assertEqual(self.fake.stats()["api_requests"], 1)
+        metrics = request(d.socket, "GET", "/metrics")[2].decode()
+        self.assertIn('priava_tokend_proxy_requests_total{code="429"} 1', metrics)
+        self.assertIn("priava_tokend_priava_requests_in_window ", metrics)
+
+    def test_beyond_max_queued_the_daemon_answers_429_at_once(self):
+        d = self.proxied_daemon(budget=1, window="60s", max_queue_wait="30s", max_queued=1)
+        self.assertEqual(self.call(d, "GET", "ping")[0], 200)
+        sock = socket.socket(socket.AF_UNIX)
+        sock.connect(d.socket)
+        sock.sendall(b"GET /v1/proxy/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        self.wait_for_status(d, lambda p: p["queued"] == 1)
+        status, headers, body = self.call_json(d, "GET", "events")
+        sock.close()
+        self.assertEqual((status, body["error"]), (429, "queue_full"))
+        self.assertIn("retry-after", headers)
+
+    def wait_for_status(self, d, predicate):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if predicate(d.status()["proxy"]):
+                return
+        self.fail("the proxy never reached that state: %r" % d.status()["proxy"])
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <cctype>
@@ -132,6 +133,25 @@ response set_expires_in(fake_priava& fake, const request& req) {
     return reply(req, http::status::ok, "ok\n");
 }
 
+/// A JSON array of retry-after texts (or null for none): the next API calls answer 429.
+response answer_api_429s(fake_priava& fake, const request& req) {
+    boost::system::error_code ec;
+    const auto parsed = json::parse(req.body(), ec);
+    if (ec || !parsed.is_array()) {
+        return reply(req, http::status::bad_request, "api-429 takes a JSON array\n");
+    }
+    std::vector<std::optional<std::string>> list;
+    for (const auto& v : parsed.as_array()) {
+        if (v.is_string()) {
+            list.emplace_back(std::string(v.as_string()));
+        } else {
+            list.emplace_back(std::nullopt);
+        }
+    }
+    fake.answer_api_429s(std::move(list));
+    return reply(req, http::status::ok, "ok\n");
+}
+
 /// `LIMIT WINDOW_MS`, e.g. `450 300000`; a limit of 0 turns the limit off.
 response set_rate_limit(fake_priava& fake, const request& req) {
     const auto text = trimmed(req.body());
@@ -202,6 +222,9 @@ response handle(fake_priava& fake, const request& req,
     if (is("/rate-limit", http::verb::post)) {
         return set_rate_limit(fake, req);
     }
+    if (is("/api-429", http::verb::post)) {
+        return answer_api_429s(fake, req);
+    }
     if (is("/stats", http::verb::get)) {
         return reply(req, http::status::ok, json::serialize(stats_json(fake)) + "\n",
                      "application/json");
@@ -233,9 +256,9 @@ response handle(fake_priava& fake, const request& req,
         return why.empty() ? reply(req, http::status::ok, "ok\n")
                            : reply(req, http::status::bad_request, why + "\n");
     }
-    for (const char* known :
-         {"/code", "/expires_in", "/faults", "/revoke", "/revoke-access", "/rate-limit", "/stats",
-          "/refresh_token", "/issued", "/stop-listening", "/start-listening", "/certificate"}) {
+    for (const char* known : {"/code", "/expires_in", "/faults", "/revoke", "/revoke-access",
+                              "/rate-limit", "/api-429", "/stats", "/refresh_token", "/issued",
+                              "/stop-listening", "/start-listening", "/certificate"}) {
         if (target == known) {
             return reply(req, http::status::method_not_allowed, "wrong method\n");
         }

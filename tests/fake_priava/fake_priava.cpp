@@ -11,6 +11,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <deque>
 #include <optional>
 
 namespace priava_tokend::testing {
@@ -28,7 +29,8 @@ struct fake_priava_state {
     token_grants grants{options, stats};
     fault_queue faults;
     rate_window rate{options.rate_limit, options.rate_window};
-    std::optional<fake_priava_server> server; ///< set right after construction
+    std::deque<std::optional<std::string>> api_429s; ///< see `answer_api_429s`
+    std::optional<fake_priava_server> server;        ///< set right after construction
 };
 
 } // namespace detail
@@ -215,6 +217,23 @@ net::awaitable<fake_answer> route(fake_priava_state& s, http_request& req,
     if (auto limited = over_the_limit(s, req)) {
         co_return std::move(*limited);
     }
+    if (!s.api_429s.empty()) {
+        auto retry_after = std::move(s.api_429s.front());
+        s.api_429s.pop_front();
+        ++s.stats.api_requests;
+        ++s.stats.rate_limited;
+        json::object body{
+            {"error", "rate_limit_exceeded"},
+            {"limits",
+             std::to_string(s.rate.limit()) + " requests per " +
+                 std::to_string(
+                     std::chrono::duration_cast<std::chrono::seconds>(s.rate.length()).count()) +
+                 " seconds"}};
+        if (retry_after) {
+            body["retry-after"] = *retry_after;
+        }
+        co_return json_answer(req, 429, body, "injected 429");
+    }
     co_return answer_api(req, s.grants, s.options, s.stats);
 }
 
@@ -294,6 +313,11 @@ void fake_priava::revoke() {
 }
 void fake_priava::revoke_access_tokens() {
     state_->grants.revoke_access_tokens();
+}
+void fake_priava::answer_api_429s(std::vector<std::optional<std::string>> retry_afters) {
+    for (auto& r : retry_afters) {
+        state_->api_429s.push_back(std::move(r));
+    }
 }
 void fake_priava::set_rate_limit(unsigned limit, std::chrono::milliseconds window) {
     state_->rate.set(limit, window);

@@ -10,7 +10,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace priava_tokend::testing {
 
@@ -69,6 +71,10 @@ class fake_priava {
     /// Every access token issued so far stops working: the API answers 401 until a new one is
     /// issued.
     void revoke_access_tokens();
+    /// The next API calls, one per entry, are answered 429 with Priava's body whose
+    /// `retry-after` is the entry as given (any text: a date, garbage), or without the field for
+    /// an empty entry. For the proxy's handling of every kind of retry-after.
+    void answer_api_429s(std::vector<std::optional<std::string>> retry_afters);
     /// Priava's rate limit from now on (0: none); what the current window counted stays counted.
     void set_rate_limit(unsigned limit, std::chrono::milliseconds window);
 

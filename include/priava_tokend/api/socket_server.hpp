@@ -116,6 +116,9 @@ class socket_server {
     /// True once, when the request head asked for `100 Continue` and its body is still to come.
     static bool continue_now(connection& me);
     net::awaitable<void> sweep();
+    /// After a 413: reads and drops what the client still sends (within `head_timeout`), since
+    /// a client that writes its whole body before reading would otherwise never see the answer.
+    net::awaitable<void> discard_body(connection& me);
     /// The connection that has waited longest for a request, if any is not busy.
     connection* idlest();
     /// Closes `idlest()` if it has waited `eviction_grace` by `now`. Returns when to try again:

@@ -4,11 +4,12 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace priava_tokend {
 
 /// `token_request` is internal: the daemon runs it to perform one token request.
-enum class command { run, bootstrap, token, status, healthcheck, check_config, token_request };
+enum class command { run, bootstrap, token, status, healthcheck, check_config, api, token_request };
 enum class token_format { raw, json, header };
 
 /// The command line of docs/command-line.md, parsed.
@@ -22,6 +23,8 @@ struct command_line {
     std::optional<std::chrono::seconds> min_ttl;
     token_format format = token_format::raw;
     bool json = false;
+    std::vector<std::string> operands; ///< `api`: METHOD and PATH
+    std::optional<std::string> data;   ///< `api --data`: `@FILE` or `-`
 };
 
 /// What to do: run `line`, or print `text` (help, version, usage error) and exit with `exit`.
