@@ -68,6 +68,13 @@ void check_files(const config& cfg, const environment& env, findings& found) {
                       "put the code from Priava in the file, alone on one line");
         }
     }
+    if (cfg.proxy.enabled && cfg.proxy.tcp_auth_token_file) {
+        auto token = read_secret_file(*cfg.proxy.tcp_auth_token_file, "TCP auth token", true, env);
+        if (!token) {
+            found.add("proxy.tcp_auth_token_file", token.error().message,
+                      "put a long random string in it (openssl rand -hex 32) and chmod 600");
+        }
+    }
 }
 
 /// The state file and the directories the daemon writes to; a one-line summary of the state.

@@ -91,8 +91,14 @@ outcome<unix_listener> open_listener(const config& cfg, const environment& env) 
 int serve(daemon_process::resources r, const config& cfg, priava_connection connection,
           beginning begin, const config_location& where, const environment& env) {
     const std::string secret_source = connection.secret_source;
-    auto process = std::make_unique<daemon_process>(r, cfg, std::move(connection), where, env,
-                                                    sd_notifier::from_environment(env));
+    std::unique_ptr<daemon_process> process;
+    try {
+        process = std::make_unique<daemon_process>(r, cfg, std::move(connection), where, env,
+                                                   sd_notifier::from_environment(env));
+    } catch (const std::runtime_error& e) { // the proxy could not be set up
+        r.log.error(e.what());
+        return to_int(exit_code::configuration);
+    }
     r.log.info("priava-tokend " + std::string(version()) + " starting: state " + cfg.state.path +
                ", socket " + (r.listener.path.empty() ? "from systemd" : r.listener.path) +
                ", client secret from " + secret_source);

@@ -67,12 +67,12 @@ daemon_process::daemon_process(resources r, config cfg, priava_connection connec
     , server_(io_.get_executor(), r.listener.fd, api_, r.log, limits_for(cfg_)) {
     keeper_.on_change([this] { report(); });
     if (budget_) {
-        auto proxy = proxy_service::open(io_.get_executor(), cfg_, keeper_, *budget_, log_);
+        auto proxy = proxy_service::open(io_.get_executor(), cfg_, keeper_, *budget_, api_, env_,
+                                         log_);
         if (!proxy) {
             throw std::runtime_error(proxy.error().message);
         }
         proxy_ = std::move(*proxy);
-        api_.serve_proxy(&proxy_->endpoint());
     }
 #ifdef PRIAVA_TOKEND_TEST_HOOKS
     // tests/e2e/test_supervision.py kills the accept loop this way; release builds lack it.
@@ -85,6 +85,9 @@ daemon_process::daemon_process(resources r, config cfg, priava_connection connec
 void daemon_process::start() {
     supervise("refresh loop", keeper_.run(), keeper_alive_);
     supervise("accept loop", server_.run(), server_alive_);
+    if (proxy_ && proxy_->tcp() != nullptr) {
+        supervise("TCP accept loop", proxy_->tcp()->run(), tcp_alive_);
+    }
     supervise("signal loop", signals(), signals_alive_);
     if (const auto interval = notify_.watchdog_interval()) {
         supervise("watchdog", watchdog(*interval), watchdog_alive_);

@@ -1,3 +1,4 @@
+#include <priava_tokend/config/secret_file.hpp>
 #include <priava_tokend/daemon/proxy_service.hpp>
 #include <priava_tokend/priava/tls_context.hpp>
 #include <priava_tokend/priava/token_endpoint.hpp>
@@ -14,9 +15,38 @@ std::unique_ptr<budget_gate> make_budget_gate(net::any_io_executor ex, const con
         budget_limits{p.budget, p.window, p.max_concurrent, p.max_queued, p.max_queue_wait});
 }
 
-outcome<std::unique_ptr<proxy_service>> proxy_service::open(net::any_io_executor ex,
-                                                            const config& cfg, token_keeper& keeper,
-                                                            budget_gate& gate, const logger& log) {
+namespace {
+
+/// The TCP listener of `listen_tcp`, with the token its clients must send.
+outcome<std::unique_ptr<tcp_server>> open_tcp(net::any_io_executor ex, const config& cfg,
+                                              socket_api& api, const environment& env,
+                                              const logger& log) {
+    const auto endpoint = loopback_endpoint(*cfg.proxy.listen_tcp);
+    if (!endpoint) {
+        return make_failure(errc::config_invalid, "proxy.listen_tcp: '" + *cfg.proxy.listen_tcp +
+                                                      "' is not a loopback HOST:PORT");
+    }
+    auto token = read_secret_file(*cfg.proxy.tcp_auth_token_file, "TCP auth token", true, env);
+    if (!token) {
+        return make_failure(errc::config_invalid,
+                            "proxy.tcp_auth_token_file: " + token.error().message);
+    }
+    try {
+        return std::make_unique<tcp_server>(ex, *endpoint, api, std::move(*token), log,
+                                            tcp_server::limits{});
+    } catch (const boost::system::system_error& e) {
+        return make_failure(errc::config_invalid, "proxy.listen_tcp: cannot listen on " +
+                                                      *cfg.proxy.listen_tcp + ": " +
+                                                      e.code().message());
+    }
+}
+
+} // namespace
+
+outcome<std::unique_ptr<proxy_service>>
+proxy_service::open(net::any_io_executor ex, const config& cfg, token_keeper& keeper,
+                    budget_gate& gate, socket_api& api, const environment& env,
+                    const logger& log) {
     auto upstream = parse_token_url(cfg.proxy.upstream, "proxy.upstream");
     if (!upstream) {
         return upstream.error();
@@ -32,9 +62,21 @@ outcome<std::unique_ptr<proxy_service>> proxy_service::open(net::any_io_executor
     proxy_settings settings{upstream->target == "/" ? std::string{} : upstream->target,
                             cfg.priava.region, cfg.proxy.max_queue_wait, cfg.proxy.upstream_timeout,
                             cfg.proxy.max_request_body};
+    std::unique_ptr<tcp_server> tcp;
+    if (cfg.proxy.listen_tcp) {
+        auto opened = open_tcp(ex, cfg, api, env, log);
+        if (!opened) {
+            return opened.error();
+        }
+        tcp = std::move(*opened);
+    }
     auto pool = std::make_unique<upstream_pool>(std::move(ex), std::move(*upstream), std::move(tls),
                                                 cfg.proxy.max_concurrent);
-    return std::make_unique<proxy_service>(std::move(pool), keeper, gate, std::move(settings), log);
+    auto service =
+        std::make_unique<proxy_service>(std::move(pool), keeper, gate, std::move(settings), log);
+    service->tcp_ = std::move(tcp);
+    api.serve_proxy(&service->endpoint());
+    return service;
 }
 
 proxy_service::proxy_service(std::unique_ptr<upstream_pool> pool, token_keeper& keeper,
@@ -44,6 +86,9 @@ proxy_service::proxy_service(std::unique_ptr<upstream_pool> pool, token_keeper& 
     , endpoint_(keeper, gate, *pool_, std::move(settings), log) {}
 
 void proxy_service::stop_waiting() {
+    if (tcp_) {
+        tcp_->stop();
+    }
     gate_.close();
 }
 

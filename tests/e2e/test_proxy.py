@@ -14,6 +14,7 @@ import threading
 import time
 import unittest
 
+import harness
 from harness import E2ETestCase, request, request_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -422,6 +423,100 @@ class ProxyQueueLimits(ProxyTestCase):
             if predicate(d.status()["proxy"]):
                 return
         self.fail("the proxy never reached that state: %r" % d.status()["proxy"])
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ProxyOverTcp(ProxyTestCase):
+    AUTH = "tcp-auth-0123456789abcdef0123456789abcdef"
+
+    def tcp_daemon(self, **proxy):
+        self.token_file = os.path.join(self.dir, "tcp_auth")
+        with open(self.token_file, "w") as f:
+            f.write(self.AUTH + "\n")
+        os.chmod(self.token_file, 0o600)
+        self.extra_secrets.append(self.AUTH)
+        self.port = free_port()
+        return self.proxied_daemon(listen_tcp="127.0.0.1:%d" % self.port,
+                                   tcp_auth_token_file=self.token_file, **proxy)
+
+    def tcp(self, method, target, headers=None, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, target, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+        finally:
+            conn.close()
+
+    def test_with_the_auth_header_apps_call_priava_and_get_tokens(self):
+        d = self.tcp_daemon()
+        auth = {"Priava-Tokend-Auth": self.AUTH, "Priava-Tokend-Client": "reports"}
+        status, headers, body = self.tcp("GET", PROXY + "ping", auth)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["region"], "APAC")
+        self.assertIn("priava-tokend-queue-ms", headers)
+        status, _, body = self.tcp("POST", PROXY + "echo", auth, b'{"a": 1}')
+        sent = {k.lower(): v for k, v in json.loads(body)["headers"].items()}
+        self.assertNotIn("priava-tokend-auth", sent, "the TCP token is not passed on")
+        self.assertNotIn("priava-tokend-client", sent)
+        status, _, body = self.tcp("GET", "/v1/status", auth)
+        self.assertEqual(status, 200)
+
+    def test_a_missing_or_wrong_auth_header_is_401(self):
+        d = self.tcp_daemon()
+        for headers in ({}, {"Priava-Tokend-Auth": self.AUTH[:-1] + "X"},
+                        {"Priava-Tokend-Auth": self.AUTH[:8]}):
+            status, _, body = self.tcp("GET", PROXY + "ping", headers)
+            self.assertEqual(status, 401, headers)
+            self.assertEqual(json.loads(body)["error"], "unauthorized")
+        self.assertEqual(self.fake.stats()["api_requests"], 0)
+        self.assertEqual(self.tcp("GET", "/livez")[0], 200, "health probes need no token")
+        self.assertEqual(self.tcp("GET", "/readyz")[0], 200)
+
+    def test_relayed_requests_and_foreign_hosts_are_403(self):
+        d = self.tcp_daemon()
+        auth = {"Priava-Tokend-Auth": self.AUTH}
+        for extra in ({"X-Forwarded-For": "10.0.0.1"}, {"Forwarded": "for=10.0.0.1"},
+                      {"Via": "1.1 squid"}, {"Host": "rebound.example:%d" % self.port}):
+            status, _, body = self.tcp("GET", PROXY + "ping", dict(auth, **extra))
+            self.assertEqual(status, 403, extra)
+        self.assertEqual(self.tcp("GET", PROXY + "ping", dict(auth, Host="localhost"))[0], 200)
+        self.assertEqual(self.fake.stats()["api_requests"], 1)
+
+    def test_bootstrap_is_not_served_on_tcp(self):
+        d = self.tcp_daemon()
+        status, _, _ = self.tcp("POST", "/v1/bootstrap", {"Priava-Tokend-Auth": self.AUTH,
+                                "Content-Type": "application/x-www-form-urlencoded"}, b"code=x")
+        self.assertEqual(status, 403)
+
+    def test_a_non_loopback_listen_tcp_is_refused(self):
+        d = self.daemon(proxy=proxy_section(listen_tcp="0.0.0.0:8445",
+                                            tcp_auth_token_file="/run/x"))
+        r = d.cli("check-config", "--config", d.config)
+        self.assertEqual(r.returncode, 78)
+        self.assertIn("proxy.listen_tcp", r.stdout + r.stderr)
+        self.assertIn("not a loopback address", r.stdout + r.stderr)
+
+    def test_a_token_file_others_may_read_is_refused_at_start(self):
+        token_file = os.path.join(self.dir, "tcp_auth")
+        with open(token_file, "w") as f:
+            f.write(self.AUTH)
+        os.chmod(token_file, 0o644)
+        self.extra_secrets.append(self.AUTH)
+        d = self.daemon(proxy=proxy_section(listen_tcp="127.0.0.1:%d" % free_port(),
+                                            tcp_auth_token_file=token_file))
+        self.assertEqual(d.bootstrap().returncode, 0)
+        proc = subprocess.run([harness.DAEMON, "run", "--config", d.config],
+                              capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 78, proc.stderr)
+        self.assertIn("proxy.tcp_auth_token_file", proc.stderr)
+        self.assertNotIn(self.AUTH[:8], proc.stderr)
 
 
 if __name__ == "__main__":

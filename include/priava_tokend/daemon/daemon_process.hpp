@@ -88,6 +88,7 @@ class daemon_process {
     net::signal_set signal_set_{io_, SIGTERM, SIGINT, SIGHUP};
     bool keeper_alive_ = false;
     bool server_alive_ = false;
+    bool tcp_alive_ = false;
     bool signals_alive_ = false;
     bool watchdog_alive_ = false;
     bool ready_ = false;

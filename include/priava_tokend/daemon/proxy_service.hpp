@@ -1,6 +1,9 @@
 #pragma once
 
 #include <priava_tokend/api/proxy_endpoint.hpp>
+#include <priava_tokend/api/socket_api.hpp>
+#include <priava_tokend/api/tcp_server.hpp>
+#include <priava_tokend/core/environment.hpp>
 #include <priava_tokend/config/config.hpp>
 #include <priava_tokend/core/error.hpp>
 #include <priava_tokend/proxy/budget_gate.hpp>
@@ -14,12 +17,16 @@ namespace priava_tokend {
 /// upstream pool and the endpoint, on the budget gate the keeper's token requests also pass.
 class proxy_service {
   public:
-    /// Fails naming `upstream` or `ca_file` when the pool cannot be made.
+    /// Fails naming `upstream`, `ca_file`, `tcp_auth_token_file` or `listen_tcp` when a part
+    /// cannot be made. Serves `api`'s `/v1/proxy/` from then on.
     static outcome<std::unique_ptr<proxy_service>> open(net::any_io_executor ex, const config& cfg,
                                                         token_keeper& keeper, budget_gate& gate,
+                                                        socket_api& api, const environment& env,
                                                         const logger& log);
 
     proxy_endpoint& endpoint() noexcept { return endpoint_; }
+    /// The TCP listener of `listen_tcp`, if configured; its `run` is the caller's to supervise.
+    tcp_server* tcp() noexcept { return tcp_.get(); }
     /// Shutdown, first: calls waiting for the budget end, and no more are sent.
     void stop_waiting();
     /// Shutdown, after the drain: calls to Priava still running are cut off.
@@ -32,6 +39,7 @@ class proxy_service {
     std::unique_ptr<upstream_pool> pool_;
     budget_gate& gate_;
     proxy_endpoint endpoint_;
+    std::unique_ptr<tcp_server> tcp_;
 };
 
 /// The budget of `cfg.proxy` (null when the proxy is off).
