@@ -29,8 +29,8 @@ response closing(response r) {
 
 response read_failure(const boost::system::error_code& ec, std::uint64_t body_limit) {
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-        return closing(error_response(431, "request_header_too_large",
-                                      "request head larger than 8 KiB"));
+        return closing(
+            error_response(431, "request_header_too_large", "request head larger than 8 KiB"));
     }
     if (ec == http::error::body_limit) {
         return closing(error_response(413, "payload_too_large",
@@ -203,8 +203,8 @@ net::awaitable<bool> tcp_server::serve_one(connection& c, bool first) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(largest_head);
     parser.body_limit(largest_plain_body);
-    auto [head_ec, head_n] = co_await http::async_read_header(c.socket, c.buffer, parser,
-                                                               use_nothrow);
+    auto [head_ec, head_n] =
+        co_await http::async_read_header(c.socket, c.buffer, parser, use_nothrow);
     if (head_ec) {
         if (head_ec == http::error::end_of_stream || !parser.got_some()) {
             co_return false; // closed, or timed out, between requests

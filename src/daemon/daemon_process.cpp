@@ -67,8 +67,8 @@ daemon_process::daemon_process(resources r, config cfg, priava_connection connec
     , server_(io_.get_executor(), r.listener.fd, api_, r.log, limits_for(cfg_)) {
     keeper_.on_change([this] { report(); });
     if (budget_) {
-        auto proxy = proxy_service::open(io_.get_executor(), cfg_, keeper_, *budget_, api_, env_,
-                                         log_);
+        auto proxy =
+            proxy_service::open(io_.get_executor(), cfg_, keeper_, *budget_, api_, env_, log_);
         if (!proxy) {
             throw std::runtime_error(proxy.error().message);
         }

@@ -45,8 +45,7 @@ outcome<std::unique_ptr<tcp_server>> open_tcp(net::any_io_executor ex, const con
 
 outcome<std::unique_ptr<proxy_service>>
 proxy_service::open(net::any_io_executor ex, const config& cfg, token_keeper& keeper,
-                    budget_gate& gate, socket_api& api, const environment& env,
-                    const logger& log) {
+                    budget_gate& gate, socket_api& api, const environment& env, const logger& log) {
     auto upstream = parse_token_url(cfg.proxy.upstream, "proxy.upstream");
     if (!upstream) {
         return upstream.error();

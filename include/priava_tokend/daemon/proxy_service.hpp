@@ -3,8 +3,8 @@
 #include <priava_tokend/api/proxy_endpoint.hpp>
 #include <priava_tokend/api/socket_api.hpp>
 #include <priava_tokend/api/tcp_server.hpp>
-#include <priava_tokend/core/environment.hpp>
 #include <priava_tokend/config/config.hpp>
+#include <priava_tokend/core/environment.hpp>
 #include <priava_tokend/core/error.hpp>
 #include <priava_tokend/proxy/budget_gate.hpp>
 #include <priava_tokend/proxy/upstream_pool.hpp>

@@ -23,8 +23,8 @@ unsigned status_of(const http::fields& f, std::string_view target = "/v1/proxy/e
 }
 
 TEST(TcpAdmission, LoopbackHostsWithAnyPortAreAccepted) {
-    for (const char* host : {"localhost", "localhost:8445", "127.0.0.1", "127.0.0.1:1", "[::1]",
-                             "[::1]:8445"}) {
+    for (const char* host :
+         {"localhost", "localhost:8445", "127.0.0.1", "127.0.0.1:1", "[::1]", "[::1]:8445"}) {
         EXPECT_TRUE(loopback_host_header(host)) << host;
     }
     for (const char* host : {"evil.example", "localhost.evil.example", "127.0.0.2", "[::2]",
@@ -34,8 +34,9 @@ TEST(TcpAdmission, LoopbackHostsWithAnyPortAreAccepted) {
 }
 
 TEST(TcpAdmission, ARequestWithTheTokenAndALoopbackHostPasses) {
-    EXPECT_EQ(status_of(with({{"Host", "localhost:8445"}, {"Priava-Tokend-Auth", "s3cret-tcp-token"}})),
-              0u);
+    EXPECT_EQ(
+        status_of(with({{"Host", "localhost:8445"}, {"Priava-Tokend-Auth", "s3cret-tcp-token"}})),
+        0u);
 }
 
 TEST(TcpAdmission, AMissingOrWrongTokenIs401) {
@@ -60,13 +61,14 @@ TEST(TcpAdmission, RelayedRequestsAndForeignHostsAre403EvenWithTheToken) {
                   403u)
             << header;
     }
-    EXPECT_EQ(status_of(with({{"Host", "rebound.example"},
-                              {"Priava-Tokend-Auth", "s3cret-tcp-token"}})),
-              403u);
+    EXPECT_EQ(
+        status_of(with({{"Host", "rebound.example"}, {"Priava-Tokend-Auth", "s3cret-tcp-token"}})),
+        403u);
     EXPECT_EQ(status_of(with({{"Priava-Tokend-Auth", "s3cret-tcp-token"}})), 403u) << "no Host";
-    EXPECT_EQ(status_of(with({{"Host", "localhost"}, {"Host", "evil"},
-                              {"Priava-Tokend-Auth", "s3cret-tcp-token"}})),
-              403u)
+    EXPECT_EQ(
+        status_of(with(
+            {{"Host", "localhost"}, {"Host", "evil"}, {"Priava-Tokend-Auth", "s3cret-tcp-token"}})),
+        403u)
         << "two Hosts";
     EXPECT_EQ(status_of(with({{"Host", "evil.example"}}), "/livez"), 403u);
 }
