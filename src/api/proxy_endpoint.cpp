@@ -233,12 +233,11 @@ net::awaitable<proxy_result> proxy_endpoint::answer(app_connection<Stream>& app,
     co_return proxy_result{status, keep && !ec};
 }
 
-template <class Stream>
-net::awaitable<proxy_result> proxy_endpoint::relay(app_connection<Stream>& app, call_state& call) {
-    upstream_reply& reply = *call.reply;
-    auto& parser = *reply.parser;
+void proxy_endpoint::relayed_head(const call_state& call,
+                                  http::response<http::buffer_body>& out) const {
+    const upstream_reply& reply = *call.reply;
+    const auto& parser = *reply.parser;
     const unsigned status = reply.status();
-    http::response<http::buffer_body> out;
     out.result(status);
     out.version(11);
     copy_response_headers(reply.headers(), out.base());
@@ -254,20 +253,29 @@ net::awaitable<proxy_result> proxy_endpoint::relay(app_connection<Stream>& app, 
     } else if (status >= 200 && status != 204 && status != 304) {
         out.content_length(0);
     }
+}
+
+template <class Stream>
+net::awaitable<proxy_result> proxy_endpoint::relay(app_connection<Stream>& app, call_state& call) {
+    upstream_reply& reply = *call.reply;
+    auto& parser = *reply.parser;
+    const unsigned status = reply.status();
+    http::response<http::buffer_body> out;
+    relayed_head(call, out);
     out.keep_alive(app.keep_alive);
     stats_.answered(status);
     stats_.waited(call.waited);
 
+    // The head goes out with the first piece of the body, in one write: a small answer costs one
+    // system call to the app.
     http::response_serializer<http::buffer_body> sr{out};
-    out.body() = {nullptr, 0, !parser.is_done()};
-    app.deadline = clock::now() + app.write_timeout;
-    auto [head_ec, head_n] = co_await http::async_write_header(app.stream, sr, use_nothrow);
-    bool app_ok = !head_ec;
+    bool app_ok = true;
     bool upstream_ok = true;
-    std::vector<char> chunk(relay_chunk);
+    auto chunk = take_chunk();
     std::uint64_t relayed = 0;
     while (app_ok && !parser.is_done()) {
-        const auto piece = co_await read_body_piece(reply, chunk, settings_.upstream_timeout);
+        const auto piece = co_await read_body_piece(
+            reply, std::span<char>(chunk.get(), relay_chunk), settings_.upstream_timeout);
         if (piece.error) {
             upstream_ok = false;
             log_.warning("proxy: the response to " +
@@ -278,21 +286,39 @@ net::awaitable<proxy_result> proxy_endpoint::relay(app_connection<Stream>& app, 
             break;
         }
         relayed += piece.size;
-        out.body() = {chunk.data(), piece.size, !piece.done};
+        out.body() = {chunk.get(), piece.size, !piece.done};
         app.deadline = clock::now() + app.write_timeout;
         auto [ec, n] = co_await http::async_write(app.stream, sr, use_nothrow);
         app_ok = !ec || ec == http::error::need_buffer;
     }
     if (app_ok && upstream_ok && !sr.is_done()) {
         out.body() = {nullptr, 0, false};
+        app.deadline = clock::now() + app.write_timeout;
         auto [ec, n] = co_await http::async_write(app.stream, sr, use_nothrow);
         app_ok = !ec;
     }
+    give_back_chunk(std::move(chunk));
     gate_.finished(call.ticket);
     if (app_ok && upstream_ok && reusable(reply)) {
         pool_.give_back(std::move(reply.connection));
     }
     co_return proxy_result{status, app_ok && upstream_ok && app.keep_alive};
+}
+
+std::unique_ptr<char[]> proxy_endpoint::take_chunk() {
+    if (spare_chunks_.empty()) {
+        // Not zeroed: filling 64 KiB of fresh pages per call was most of a call's CPU time.
+        return std::unique_ptr<char[]>(new char[relay_chunk]);
+    }
+    auto c = std::move(spare_chunks_.back());
+    spare_chunks_.pop_back();
+    return c;
+}
+
+void proxy_endpoint::give_back_chunk(std::unique_ptr<char[]> c) {
+    if (spare_chunks_.size() < spare_chunks_kept) {
+        spare_chunks_.push_back(std::move(c));
+    }
 }
 
 response proxy_endpoint::budget_refusal(bool queue_full, const call_state& call) const {

@@ -57,7 +57,8 @@ response parse_error_response(const boost::system::error_code& ec, const request
     return r;
 }
 
-using io_result = std::tuple<boost::system::error_code, std::size_t>;
+
+using io_result = socket_server::io_result;
 
 /// A read that does not wait: `would_block` when nothing is there yet.
 io_result read_now(connection_socket& socket, const net::mutable_buffer& into) {
@@ -305,13 +306,42 @@ std::string socket_server::client_name(caller& who) {
     return peer != nullptr ? "uid " + std::to_string(peer->uid) : std::string("unknown");
 }
 
-bool socket_server::continue_now(connection& me) {
+socket_server::read_result socket_server::after_read(connection& me, const io_result& read,
+                                                     boost::system::error_code& ec) {
+    const auto [read_ec, n] = read;
+    me.buffer.commit(read_ec ? 0 : n);
+    const read_result got = read_ec == net::error::would_block ? read_result::need_more
+                            : read_ec                          ? read_result::gone
+                                                               : parse_buffered(me, ec);
+    if (got == read_result::need_more) {
+        continue_if_asked(me);
+    }
+    return got;
+}
+
+void socket_server::answered(connection& me) {
+    if (me.request.path == api_path::bootstrap) {
+        wipe(me.head.body); // it held a code
+    }
+    api_.counters().count(me.request.path, me.answer->status());
+}
+
+void socket_server::continue_if_asked(connection& me) {
     // A client that sent `Expect: 100-continue` waits (curl: a second) before its body.
     if (!me.head.expect_continue || !me.parser->is_header_done() || me.continue_sent) {
-        return false;
+        return;
     }
     me.continue_sent = true;
-    return true;
+    std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
+    write_now(me.socket, interim); // fits an empty socket buffer
+}
+
+net::awaitable<bool> socket_server::serve_proxied(connection& me) {
+    app_connection<connection_socket> app{me.socket, me.deadline, limits_.write_timeout,
+                                          client_name(me.who),
+                                          me.parser->keep_alive() && !stopping_};
+    const auto done = co_await api_.proxy()->serve(app, me.head);
+    co_return done.keep_open;
 }
 
 bool socket_server::allowed(caller& who) const {
@@ -412,15 +442,7 @@ net::awaitable<void> socket_server::session(connection_list::iterator self) {
             } else {
                 read = co_await me.socket.async_read_some(room, use_nothrow);
             }
-            const auto [read_ec, n] = read;
-            me.buffer.commit(read_ec ? 0 : n);
-            got = read_ec == net::error::would_block ? read_result::need_more
-                  : read_ec                          ? read_result::gone
-                                                     : parse_buffered(me, ec);
-            if (got == read_result::need_more && continue_now(me)) {
-                std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
-                write_now(me.socket, interim); // fits an empty socket buffer
-            }
+            got = after_read(me, read, ec);
         }
         if (got == read_result::gone) {
             break; // peer gone, deadline passed, or shutting down
@@ -428,24 +450,17 @@ net::awaitable<void> socket_server::session(connection_list::iterator self) {
         me.busy = true;
         me.request = ec ? route{} : route_request(me.head.method, me.head.target);
         if (!ec && !refused && me.request.path == api_path::proxy && api_.proxy() != nullptr) {
-            const bool keep_alive = me.parser->keep_alive() && !stopping_;
-            app_connection<connection_socket> app{me.socket, me.deadline, limits_.write_timeout,
-                                                  client_name(me.who), keep_alive};
-            const auto done = co_await api_.proxy()->serve(app, me.head);
-            if (!done.keep_open) {
-                break;
+            if (co_await serve_proxied(me)) {
+                continue;
             }
-            continue;
+            break;
         }
         me.answer = answer_now(me, refused, ec);
         if (!me.answer) {
             me.deadline = clock::time_point::max(); // the keeper bounds every wait
             me.answer = co_await api_.answer(me.request, me.head, me.who);
         }
-        if (me.request.path == api_path::bootstrap) {
-            wipe(me.head.body); // it held a code
-        }
-        api_.counters().count(me.request.path, me.answer->status());
+        answered(me);
         const bool keep_alive = !ec && me.parser->keep_alive() && !me.answer->close && !stopping_;
         me.deadline = clock::now() + limits_.write_timeout;
         auto bytes = me.answer->wire(keep_alive);

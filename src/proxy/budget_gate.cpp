@@ -12,8 +12,8 @@ namespace priava_tokend {
 
 /// A waiting request: its timer is cancelled to wake it.
 struct budget_gate::waiter {
-    explicit waiter(net::any_io_executor ex)
-        : timer(std::move(ex)) {}
+    explicit waiter(const net::any_io_executor& ex)
+        : timer(ex) {}
     net::steady_timer timer;
     bool granted = false;
     bool client_left = false;
@@ -26,7 +26,7 @@ struct budget_gate::waiter {
 class budget_gate::hangup_watch {
   public:
     hangup_watch(net::any_io_executor ex, int fd, waiter& w)
-        : state_(std::make_shared<state>(std::move(ex), w)) {
+        : state_(std::make_shared<state>(ex, w)) {
         unique_fd copy{::dup(fd)};
         if (!copy.valid()) {
             return; // out of descriptors: the deadline still bounds the wait
@@ -61,8 +61,8 @@ class budget_gate::hangup_watch {
 
   private:
     struct state {
-        state(net::any_io_executor ex, waiter& w)
-            : descriptor(std::move(ex))
+        state(const net::any_io_executor& ex, waiter& w)
+            : descriptor(ex)
             , owner(&w) {}
         net::posix::stream_descriptor descriptor;
         waiter* owner;

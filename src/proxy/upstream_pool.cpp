@@ -10,6 +10,10 @@ namespace {
 
 namespace beast = boost::beast;
 
+/// How long a connection may have been idle and still be taken without a look: one used this
+/// recently is almost never closed by the server, and a look costs a system call per request.
+constexpr std::chrono::seconds unchecked_idle{2};
+
 /// True when an idle connection is still usable: the server neither closed it nor reset it.
 /// Bytes waiting on an idle TLS connection (a session ticket, a close_notify) are left for the
 /// next request to find out about; a failure there sends it on a new connection.
@@ -49,7 +53,8 @@ net::awaitable<upstream_pool::taken> upstream_pool::take(clock::time_point until
     while (!idle_.empty()) {
         auto c = std::move(idle_.back());
         idle_.pop_back();
-        if (now - c->idle_since_ < idle_keep && still_open(*c)) {
+        const auto idle = now - c->idle_since_;
+        if (idle < idle_keep && (idle < unchecked_idle || still_open(*c))) {
             c->reused = true;
             ++stats_.reused;
             co_return lend(std::move(c));
@@ -124,9 +129,10 @@ void upstream_pool::close_all() {
 void upstream_pool::give_back(std::unique_ptr<upstream_connection> c) {
     lent_.erase(c.get());
     c->owner_ = nullptr;
-    if (c->tls()) {
-        // TLS 1.3 sends its session tickets after the handshake: by the end of a response the
-        // client has them, and the next new connection can resume.
+    if (c->tls() && !c->session_saved_) {
+        // TLS 1.3 sends its session tickets after the handshake: by the end of a connection's
+        // first response the client has them, and the next new connection can resume.
+        c->session_saved_ = true;
         SSL_SESSION* s = SSL_get1_session(c->tls_side().native_handle());
         if (s != nullptr && SSL_SESSION_is_resumable(s) == 1) {
             if (session_ != nullptr) {

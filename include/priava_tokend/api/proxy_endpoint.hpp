@@ -10,8 +10,13 @@
 #include <priava_tokend/proxy/upstream_exchange.hpp>
 #include <priava_tokend/proxy/upstream_pool.hpp>
 
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/message.hpp>
+
 #include <chrono>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace priava_tokend {
 
@@ -76,6 +81,14 @@ class proxy_endpoint {
     template <class Stream>
     net::awaitable<proxy_result> relay(app_connection<Stream>& app, call_state& call);
     response budget_refusal(bool queue_full, const call_state& call) const;
+    /// The head of Priava's answer as the app gets it: Priava's end-to-end headers, the queue
+    /// time, and the body's framing (its length, or chunked).
+    void relayed_head(const call_state& call,
+                      boost::beast::http::response<boost::beast::http::buffer_body>& out) const;
+    /// The relay's 64 KiB buffers, kept for the next calls rather than allocated per call.
+    std::unique_ptr<char[]> take_chunk();
+    void give_back_chunk(std::unique_ptr<char[]> c);
+    static constexpr std::size_t spare_chunks_kept = 16;
 
     token_keeper& keeper_;
     budget_gate& gate_;
@@ -83,6 +96,7 @@ class proxy_endpoint {
     proxy_settings settings_;
     const logger& log_;
     proxy_stats stats_;
+    std::vector<std::unique_ptr<char[]>> spare_chunks_;
 };
 
 /// `Priava-Tokend-Queue-Ms`: on every proxied answer, the time it waited for the budget.

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <list>
 #include <optional>
+#include <tuple>
 #include <vector>
 
 namespace priava_tokend {
@@ -37,6 +38,9 @@ struct server_limits {
 /// listen backlog rather than being refused.
 class socket_server {
   public:
+    /// What a socket read or write came to: its error and the bytes moved.
+    using io_result = std::tuple<boost::system::error_code, std::size_t>;
+
     socket_server(net::any_io_executor ex, int listening_fd, socket_api& api, const logger& log,
                   server_limits limits);
 
@@ -113,8 +117,15 @@ class socket_server {
     bool allowed(caller& who) const;
     /// The proxy's name for the client in its round-robin: the peer's uid.
     static std::string client_name(caller& who);
-    /// True once, when the request head asked for `100 Continue` and its body is still to come.
-    static bool continue_now(connection& me);
+    /// Takes what a read brought (or its error) and parses it; asks for the body with
+    /// `100 Continue` when the client waits for that.
+    read_result after_read(connection& me, const io_result& read, boost::system::error_code& ec);
+    /// Counts the answer; wipes a bootstrap request's body, which held a code.
+    void answered(connection& me);
+    /// Writes `100 Continue` once, when the request head asked for it and its body is to come.
+    static void continue_if_asked(connection& me);
+    /// Hands a `/v1/proxy/` request to the proxy; false when the connection is to close.
+    net::awaitable<bool> serve_proxied(connection& me);
     net::awaitable<void> sweep();
     /// After a 413: reads and drops what the client still sends (within `head_timeout`), since
     /// a client that writes its whole body before reading would otherwise never see the answer.

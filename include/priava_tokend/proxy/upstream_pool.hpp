@@ -48,6 +48,7 @@ class upstream_connection {
     std::optional<tls_stream> tls_;
     std::optional<boost::beast::tcp_stream> plain_;
     std::chrono::steady_clock::time_point idle_since_;
+    bool session_saved_ = false; ///< its TLS session was offered to the pool for resumption
     class upstream_pool* owner_ = nullptr; ///< while lent out
 };
 
