@@ -101,11 +101,17 @@ net::awaitable<proxy_result> proxy_endpoint::serve(app_connection<Stream>& app,
             error_response(501, "not_implemented", "the proxy does not know that method"));
     }
     call.call = upstream_call{head.method, std::move(target.target), &head.fields, head.body};
-    if (auto refused = co_await fetch_token(call)) {
+    // The common case needs no waiting: a token is held and the budget has room.
+    if (const held_token* t = keeper_.usable_token()) {
+        call.use(*t);
+    } else if (auto refused = co_await fetch_token(call)) {
         co_return co_await answer(app, call, std::move(*refused));
     }
     auto wait_began = clock::now();
-    auto admitted = co_await gate_.enter(app.client, call.until, call.app_fd);
+    auto admitted = gate_.try_enter(app.client);
+    if (admitted.result == budget_gate::verdict::waiting) {
+        admitted = co_await gate_.wait(admitted.id, call.until, call.app_fd);
+    }
     for (;;) {
         call.waited += clock::now() - wait_began;
         switch (admitted.result) {
@@ -124,6 +130,7 @@ net::awaitable<proxy_result> proxy_endpoint::serve(app_connection<Stream>& app,
             }
             co_return co_await answer(app, call, budget_refusal(false, call));
         case budget_gate::verdict::granted:
+        case budget_gate::verdict::waiting: // not after a wait
             break;
         }
         call.ticket = admitted.id;

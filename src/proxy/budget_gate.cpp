@@ -121,6 +121,21 @@ net::awaitable<budget_gate::admission> budget_gate::wait(ticket t, clock::time_p
     co_return admission{w.client_left ? verdict::client_left : verdict::timed_out, t};
 }
 
+budget_gate::admission budget_gate::try_enter(std::string_view client) {
+    const auto t = budget_.arrive(client, clock::now());
+    if (!t) {
+        return admission{verdict::queue_full, 0};
+    }
+    if (closed_) {
+        return admission{verdict::waiting, *t}; // `wait` ends it at once
+    }
+    dispatch();
+    if (unclaimed_.erase(*t) > 0) {
+        return admission{verdict::granted, *t};
+    }
+    return admission{verdict::waiting, *t};
+}
+
 budget_gate::ticket budget_gate::again() {
     return budget_.arrive_again();
 }

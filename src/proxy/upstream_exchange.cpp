@@ -83,10 +83,11 @@ send_upstream(upstream_pool& pool, const upstream_call& call, std::string_view a
     for (bool fresh = false;; fresh = true) {
         // Not a conditional expression of two co_awaits: g++ 12 destroys the result of one.
         upstream_pool::taken taken;
-        if (fresh) {
-            taken = co_await pool.open(until);
+        auto idle = fresh ? nullptr : pool.take_idle();
+        if (idle) {
+            taken = std::move(idle);
         } else {
-            taken = co_await pool.take(until);
+            taken = co_await pool.open(until);
         }
         if (auto* failed = std::get_if<transient_failure>(&taken)) {
             co_return std::move(*failed);

@@ -48,7 +48,7 @@ upstream_pool::~upstream_pool() {
     }
 }
 
-net::awaitable<upstream_pool::taken> upstream_pool::take(clock::time_point until) {
+std::unique_ptr<upstream_connection> upstream_pool::take_idle() {
     const auto now = clock::now();
     while (!idle_.empty()) {
         auto c = std::move(idle_.back());
@@ -57,8 +57,15 @@ net::awaitable<upstream_pool::taken> upstream_pool::take(clock::time_point until
         if (idle < idle_keep && (idle < unchecked_idle || still_open(*c))) {
             c->reused = true;
             ++stats_.reused;
-            co_return lend(std::move(c));
+            return lend(std::move(c));
         }
+    }
+    return nullptr;
+}
+
+net::awaitable<upstream_pool::taken> upstream_pool::take(clock::time_point until) {
+    if (auto c = take_idle()) {
+        co_return std::move(c);
     }
     co_return co_await open(until);
 }

@@ -25,7 +25,7 @@ class budget_gate {
     budget_gate(const budget_gate&) = delete;
     budget_gate& operator=(const budget_gate&) = delete;
 
-    enum class verdict { granted, queue_full, timed_out, client_left };
+    enum class verdict { granted, queue_full, timed_out, client_left, waiting };
 
     /// A request in line: its ticket (kept for `finished`, `rate_limited` and `wait`).
     struct admission {
@@ -39,7 +39,11 @@ class budget_gate {
     net::awaitable<admission> enter(std::string_view client, clock::time_point until,
                                     int hangup_fd = -1, bool first = false);
 
-    /// Waits for `t` (after `rate_limited`, or from `again`) to be granted once more.
+    /// `enter` without waiting: `granted` or `queue_full` at once, else `waiting` with the
+    /// ticket to `wait` for. Most requests find room and need no coroutine of their own.
+    admission try_enter(std::string_view client);
+
+    /// Waits for `t` (after `rate_limited`, from `again`, or from `try_enter`) to be granted.
     net::awaitable<admission> wait(ticket t, clock::time_point until, int hangup_fd = -1);
 
     /// A request answered and to be sent once more (a 401 retry): its ticket, ahead of the

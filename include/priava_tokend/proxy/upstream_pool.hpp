@@ -70,6 +70,8 @@ class upstream_pool {
 
     /// An idle connection still open, else a new one (resolve, connect, TLS) by `until`.
     net::awaitable<taken> take(clock::time_point until);
+    /// An idle connection still open, or null; never waits.
+    std::unique_ptr<upstream_connection> take_idle();
     /// Always a new connection: after a reused one turned out closed by the server.
     net::awaitable<taken> open(clock::time_point until);
     /// A connection whose last response was read whole and may carry the next request.
