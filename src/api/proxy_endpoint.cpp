@@ -56,6 +56,7 @@ std::string_view path_of(const std::string& target) {
 
 struct proxy_endpoint::call_state {
     upstream_call call;
+    unsigned app_version = 11;
     int app_fd = -1;
     clock::time_point arrived = clock::now();
     clock::time_point until;
@@ -90,17 +91,14 @@ net::awaitable<proxy_result> proxy_endpoint::serve(app_connection<Stream>& app,
     call_state call;
     call.until = call.arrived + settings_.max_queue_wait;
     call.app_fd = app.stream.native_handle();
+    call.app_version = head.version;
+    if (head.version == 10) {
+        app.keep_alive = false; // the daemon's answers to it may be framed by the close
+    }
     app.deadline = clock::time_point::max(); // the budget and upstream_timeout bound the wait
-    auto target = map_upstream_target(head.target, settings_.base_path);
-    if (!target.ok()) {
-        co_return co_await answer(app, call, error_response(400, "bad_request", target.refusal));
+    if (auto refused = check_request(head, call)) {
+        co_return co_await answer(app, call, std::move(*refused));
     }
-    if (head.method == http::verb::unknown) {
-        co_return co_await answer(
-            app, call,
-            error_response(501, "not_implemented", "the proxy does not know that method"));
-    }
-    call.call = upstream_call{head.method, std::move(target.target), &head.fields, head.body};
     // The common case needs no waiting: a token is held and the budget has room.
     if (const held_token* t = keeper_.usable_token()) {
         call.use(*t);
@@ -114,24 +112,12 @@ net::awaitable<proxy_result> proxy_endpoint::serve(app_connection<Stream>& app,
     }
     for (;;) {
         call.waited += clock::now() - wait_began;
-        switch (admitted.result) {
-        case budget_gate::verdict::queue_full:
-            co_return co_await answer(app, call, budget_refusal(true, call));
-        case budget_gate::verdict::client_left:
+        if (admitted.result == budget_gate::verdict::client_left) {
             stats_.waited(call.waited);
             co_return proxy_result{0, false};
-        case budget_gate::verdict::timed_out:
-            if (gate_.closed()) {
-                co_return co_await answer(
-                    app, call, error_response(503, "shutting_down", "the daemon is stopping"));
-            }
-            if (call.priava_429) {
-                co_return co_await answer(app, call, std::move(*call.priava_429));
-            }
-            co_return co_await answer(app, call, budget_refusal(false, call));
-        case budget_gate::verdict::granted:
-        case budget_gate::verdict::waiting: // not after a wait
-            break;
+        }
+        if (auto refused = not_admitted(admitted.result, call)) {
+            co_return co_await answer(app, call, std::move(*refused));
         }
         call.ticket = admitted.id;
         if (auto done = co_await attempt(call)) {
@@ -143,6 +129,44 @@ net::awaitable<proxy_result> proxy_endpoint::serve(app_connection<Stream>& app,
         wait_began = clock::now(); // a 429's pause, or a 401's retry
         admitted = co_await gate_.wait(call.ticket, call.until, call.app_fd);
     }
+}
+
+std::optional<response> proxy_endpoint::check_request(const request_head& head,
+                                                      call_state& call) const {
+    auto target = map_upstream_target(head.target, settings_.base_path);
+    if (!target.ok()) {
+        return error_response(400, "bad_request", target.refusal);
+    }
+    if (head.method == http::verb::trace || head.method == http::verb::connect) {
+        // TRACE would echo the request, token included, back to the app.
+        return error_response(405, "method_not_allowed",
+                              "TRACE and CONNECT are not sent to Priava");
+    }
+    if (head.method == http::verb::unknown) {
+        return error_response(501, "not_implemented", "the proxy does not know that method");
+    }
+    call.call = upstream_call{head.method, std::move(target.target), &head.fields, head.body};
+    return std::nullopt;
+}
+
+std::optional<response> proxy_endpoint::not_admitted(budget_gate::verdict v, call_state& call) {
+    switch (v) {
+    case budget_gate::verdict::queue_full:
+        return budget_refusal(true, call);
+    case budget_gate::verdict::timed_out:
+        if (gate_.closed()) {
+            return error_response(503, "shutting_down", "the daemon is stopping");
+        }
+        if (call.priava_429) { // the app sees Priava's 429 only when its wait runs out
+            return std::move(*call.priava_429);
+        }
+        return budget_refusal(false, call);
+    case budget_gate::verdict::granted:
+    case budget_gate::verdict::waiting: // not after a wait
+    case budget_gate::verdict::client_left:
+        break;
+    }
+    return std::nullopt;
 }
 
 net::awaitable<std::optional<response>> proxy_endpoint::fetch_token(call_state& call) {
@@ -216,13 +240,14 @@ net::awaitable<std::optional<response>> proxy_endpoint::attempt(call_state& call
                                        reply.headers()[http::field::retry_after], wall_now);
     const auto until = at ? steady_moment(*at, wall_now, now) : now;
     ++stats_.retries_429;
-    if (!gate_.budget().paused_until(now)) {
-        log_.warning("proxy: Priava answered 429; no call is sent for " +
-                     format_duration(std::chrono::duration_cast<milliseconds>(until - now)) +
-                     " (its retry-after, clamped to [1s, window])");
-    }
+    const bool was_paused = gate_.budget().paused_until(now).has_value();
     call.priava_429 = copy_of(reply, body.value_or(std::string{}));
     gate_.rate_limited(call.ticket, until);
+    if (const auto paused = gate_.budget().paused_until(now); paused && !was_paused) {
+        log_.warning("proxy: Priava answered 429; no call is sent for " +
+                     format_duration(std::chrono::duration_cast<milliseconds>(*paused - now)) +
+                     " (its retry-after, clamped to [1s, window])");
+    }
     co_return std::nullopt;
 }
 
@@ -255,6 +280,8 @@ void proxy_endpoint::relayed_head(const call_state& call,
         }
     } else if (const auto cl = parser.content_length()) {
         out.content_length(*cl);
+    } else if (!parser.is_done() && call.app_version == 10) {
+        out.version(10); // an HTTP/1.0 app reads the body until the connection closes
     } else if (!parser.is_done()) {
         out.chunked(true); // chunked from Priava, or until it closes: chunked to the app
     } else if (status >= 200 && status != 204 && status != 304) {
@@ -281,6 +308,7 @@ net::awaitable<proxy_result> proxy_endpoint::relay(app_connection<Stream>& app, 
     auto chunk = take_chunk();
     std::uint64_t relayed = 0;
     while (app_ok && !parser.is_done()) {
+        app.deadline = clock::time_point::max(); // upstream_timeout bounds the read from Priava
         const auto piece = co_await read_body_piece(
             reply, std::span<char>(chunk.get(), relay_chunk), settings_.upstream_timeout);
         if (piece.error) {

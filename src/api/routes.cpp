@@ -89,7 +89,9 @@ std::string_view to_string(api_path path) noexcept {
 
 route route_request(http::verb method, std::string_view target) {
     route r;
-    if (target.starts_with(proxy_route_prefix)) {
+    if (target.starts_with(proxy_route_prefix) ||
+        (!target.starts_with('/') && target.find(proxy_route_prefix) != std::string_view::npos)) {
+        // An absolute-form proxy target reaches the proxy too, which refuses it with a 400.
         r.path = api_path::proxy; // any method; the proxy checks the rest of the target
         return r;
     }

@@ -57,7 +57,6 @@ response parse_error_response(const boost::system::error_code& ec, const request
     return r;
 }
 
-
 using io_result = socket_server::io_result;
 
 /// A read that does not wait: `would_block` when nothing is there yet.
@@ -392,19 +391,24 @@ socket_server::read_result socket_server::parse_buffered(connection& me,
 
 std::optional<response> socket_server::answer_now(connection& me, bool refused,
                                                   const boost::system::error_code& ec) {
-    if (ec) {
-        return parse_error_response(ec, me.head, api_.proxy());
+    if (!ec && !refused) {
+        return api_.answer_now(me.request, me.head);
     }
-    if (refused) {
-        const peer_credentials* peer = me.who.credentials();
-        log_.warning("refused " + std::string(to_string(me.request.path)) + " from " +
-                     (peer ? peer->describe() : std::string("an unknown peer")) +
-                     ": not in listen.allow_uids or listen.allow_gids");
-        response res = error_response(403, "forbidden", "this user may not use the token socket");
-        res.close = true;
-        return res;
+    response r = ec ? parse_error_response(ec, me.head, api_.proxy()) : refusal(me);
+    if (me.head.proxied) {
+        r.message().set(queue_ms_header, "0"); // every answer to a proxied call carries it
     }
-    return api_.answer_now(me.request, me.head);
+    return r;
+}
+
+response socket_server::refusal(connection& me) const {
+    const peer_credentials* peer = me.who.credentials();
+    log_.warning("refused " + std::string(to_string(me.request.path)) + " from " +
+                 (peer ? peer->describe() : std::string("an unknown peer")) +
+                 ": not in listen.allow_uids or listen.allow_gids");
+    response res = error_response(403, "forbidden", "this user may not use the token socket");
+    res.close = true;
+    return res;
 }
 
 /// Keeps the connection list and the counters true whichever way a session ends.

@@ -11,6 +11,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <algorithm>
+
 namespace priava_tokend {
 namespace {
 
@@ -33,9 +35,10 @@ response read_failure(const boost::system::error_code& ec, std::uint64_t body_li
             error_response(431, "request_header_too_large", "request head larger than 8 KiB"));
     }
     if (ec == http::error::body_limit) {
-        return closing(error_response(413, "payload_too_large",
-                                      "request body larger than " + std::to_string(body_limit) +
-                                          " bytes (proxy.max_request_body for /v1/proxy/)"));
+        return closing(error_response(
+            413, "payload_too_large",
+            "request body larger than " + std::to_string(body_limit) +
+                " bytes (proxy.max_request_body for /v1/proxy/, 1 KiB for the rest)"));
     }
     return closing(error_response(400, "bad_request", "malformed HTTP request: " + ec.message()));
 }
@@ -202,22 +205,30 @@ net::awaitable<bool> tcp_server::serve_one(connection& c, bool first) {
     c.deadline = clock::now() + (first ? limits_.head_timeout : limits_.idle_timeout);
     http::request_parser<http::string_body> parser;
     parser.header_limit(largest_head);
-    parser.body_limit(largest_plain_body);
+    // Beast checks a Content-Length against the limit as the head ends, before the target is
+    // known: the largest limit first, the plain one once the head shows it is not proxied.
+    proxy_endpoint* proxy = api_.proxy();
+    const std::uint64_t proxy_limit =
+        proxy != nullptr ? std::max(proxy->settings().max_request_body, largest_plain_body)
+                         : largest_plain_body;
+    parser.body_limit(proxy_limit);
     auto [head_ec, head_n] =
         co_await http::async_read_header(c.socket, c.buffer, parser, use_nothrow);
     if (head_ec) {
         if (head_ec == http::error::end_of_stream || !parser.got_some()) {
             co_return false; // closed, or timed out, between requests
         }
-        co_return co_await write(c, read_failure(head_ec, 0), false);
+        co_return co_await write(c, read_failure(head_ec, proxy_limit), false);
     }
     auto& req = parser.get();
     if (auto refused = tcp_refusal(req, req.target(), auth_token_)) {
         co_return co_await write(c, closing(std::move(*refused)), false);
     }
-    proxy_endpoint* proxy = api_.proxy();
     const bool proxied = req.target().starts_with(proxy_route_prefix) && proxy != nullptr;
-    const std::uint64_t limit = proxied ? proxy->settings().max_request_body : largest_plain_body;
+    const std::uint64_t limit = proxied ? proxy_limit : largest_plain_body;
+    if (parser.content_length().value_or(0) > limit) {
+        co_return co_await write(c, read_failure(http::error::body_limit, limit), false);
+    }
     parser.body_limit(limit);
     if (boost::beast::iequals(req[http::field::expect], "100-continue")) {
         co_await net::async_write(
@@ -230,10 +241,14 @@ net::awaitable<bool> tcp_server::serve_one(connection& c, bool first) {
     }
     const bool keep_alive = parser.keep_alive() && !stopping_;
     fill(c.head, req);
+    co_return co_await respond(c, proxied, keep_alive);
+}
+
+net::awaitable<bool> tcp_server::respond(connection& c, bool proxied, bool keep_alive) {
     if (proxied) {
         app_connection<tcp::socket> app{c.socket, c.deadline, limits_.write_timeout,
                                         client_of(c.head.fields), keep_alive};
-        const auto done = co_await proxy->serve(app, c.head);
+        const auto done = co_await api_.proxy()->serve(app, c.head);
         co_return done.keep_open;
     }
     const route r = route_request(c.head.method, c.head.target);

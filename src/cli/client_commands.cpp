@@ -226,6 +226,10 @@ int api_command(const command_line& line, const environment& env, std::istream& 
         unix_http_request(client_socket_path(line, env), method, "/v1/proxy/" + std::string(path),
                           *body, 15min, "application/json", &out);
     if (!reply) {
+        if (reply.error().code == make_error_code(errc::bad_reply)) {
+            err << "priava-tokend: api: " << reply.error().message << '\n';
+            return to_int(exit_code::temporary); // the answer broke off; the call may be retried
+        }
         return transport_failure(reply.error(), err);
     }
     if (reply->status / 100 == 2) {
@@ -243,7 +247,8 @@ int api_command(const command_line& line, const environment& env, std::istream& 
         return to_int(exit_code::unavailable);
     }
     const bool later = error == "budget_exhausted" || error == "queue_full" ||
-                       error == "shutting_down" || error == "upstream_timeout";
+                       error == "shutting_down" || error == "upstream_timeout" ||
+                       error == "upstream_unreachable";
     return to_int(later ? exit_code::temporary : exit_code::failed);
 }
 

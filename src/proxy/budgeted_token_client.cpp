@@ -13,6 +13,10 @@ steady::time_point steady_moment(wall_time at, wall_time wall_now, steady::time_
 
 net::awaitable<token_outcome> budgeted_token_client::request(const secret& body) const {
     const auto admitted = co_await gate_.enter("", steady::time_point::max(), -1, true);
+    if (admitted.result != budget_gate::verdict::granted) { // the daemon is stopping
+        co_return transient_failure{errc::request_timeout, "not sent: the daemon is stopping", 0,
+                                    std::nullopt, std::nullopt};
+    }
     auto outcome = co_await inner_->request(body);
     const auto* failed = std::get_if<transient_failure>(&outcome);
     if (failed != nullptr && failed->http_status == 429) {

@@ -51,6 +51,43 @@ net::awaitable<boost::system::error_code> exchange(Stream& stream, upstream_conn
     co_return read_ec;
 }
 
+template <class Stream>
+net::awaitable<boost::system::error_code> read_head(Stream& stream, upstream_connection& c,
+                                                    upstream_reply::parser_type& p) {
+    auto [ec, n] = co_await http::async_read_header(stream, c.buffer, p, use_nothrow);
+    co_return ec;
+}
+
+std::unique_ptr<upstream_reply::parser_type> new_parser(http::verb method) {
+    auto p = std::make_unique<upstream_reply::parser_type>();
+    p->header_limit(largest_reply_head);
+    p->body_limit(boost::none); // streamed, never held
+    if (method == http::verb::head) {
+        p->skip(true);
+    }
+    return p;
+}
+
+/// An interim answer (1xx but 101): the final one follows on the same connection.
+bool interim(const upstream_reply::parser_type& p) {
+    const unsigned status = p.get().result_int();
+    return status >= 100 && status < 200 && status != 101;
+}
+
+/// Methods that may be sent twice without harm (RFC 9110 §9.2.2).
+bool idempotent(http::verb method) {
+    switch (method) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::put:
+    case http::verb::delete_:
+    case http::verb::options:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /// The server closed a kept-alive connection before any of the response came.
 bool closed_while_idle(const boost::system::error_code& ec, const upstream_connection& c,
                        const upstream_reply::parser_type& p) {
@@ -92,20 +129,25 @@ send_upstream(upstream_pool& pool, const upstream_call& call, std::string_view a
         if (auto* failed = std::get_if<transient_failure>(&taken)) {
             co_return std::move(*failed);
         }
-        upstream_reply reply{std::move(std::get<0>(taken)),
-                             std::make_unique<upstream_reply::parser_type>()};
-        reply.parser->header_limit(largest_reply_head);
-        reply.parser->body_limit(boost::none); // streamed, never held
-        if (call.method == http::verb::head) {
-            reply.parser->skip(true);
-        }
+        upstream_reply reply{std::move(std::get<0>(taken)), new_parser(call.method)};
         upstream_connection& c = *reply.connection;
-        const auto ec = co_await on_stream(
+        auto ec = co_await on_stream(
             c, [&](auto& stream) { return exchange(stream, c, req, *reply.parser, until); });
+        // Interim answers (103 Early Hints, a stray 100) are skipped: the final head follows.
+        for (int skipped = 0; !ec && interim(*reply.parser) && skipped < 8; ++skipped) {
+            reply.parser = new_parser(call.method);
+            c.socket().expires_at(until);
+            ec = co_await on_stream(
+                c, [&](auto& stream) { return read_head(stream, c, *reply.parser); });
+        }
+        if (!ec && interim(*reply.parser)) {
+            ec = http::error::bad_status;
+        }
         if (!ec) {
             co_return std::move(reply);
         }
-        if (fresh || !closed_while_idle(ec, c, *reply.parser)) {
+        // A non-idempotent call is never sent twice: Priava may have taken it before closing.
+        if (fresh || !idempotent(call.method) || !closed_while_idle(ec, c, *reply.parser)) {
             co_return exchange_failure(ec, until, pool.upstream().host_header);
         }
     }

@@ -85,6 +85,11 @@ class ProxyBasics(ProxyTestCase):
             status, _, body = self.call_json(d, "GET", path)
             self.assertEqual(status, 400, path)
             self.assertEqual(body["error"], "bad_request", path)
+        status, _, body = request_json(d.socket, "GET", "http://localhost/v1/proxy/ping")
+        self.assertEqual(status, 400, "an absolute-form target")
+        status, headers, body = self.call_json(d, "TRACE", "ping")
+        self.assertEqual(status, 405, "TRACE would echo the token back")
+        self.assertIn("priava-tokend-queue-ms", headers)
         self.assertEqual(self.fake.stats()["api_requests"], 0)
 
     def test_the_proxy_is_off_by_default(self):
@@ -180,8 +185,9 @@ class ProxyBodies(ProxyTestCase):
 
     def test_a_body_over_max_request_body_is_413_and_never_sent(self):
         d = self.proxied_daemon()
-        status, _, answer = self.call_json(d, "POST", "echo", b"x" * (9 * 1024 * 1024))
+        status, headers, answer = self.call_json(d, "POST", "echo", b"x" * (9 * 1024 * 1024))
         self.assertEqual(status, 413)
+        self.assertEqual(headers["priava-tokend-queue-ms"], "0")
         self.assertIn("max_request_body", answer["error_description"])
         self.assertEqual(self.fake.stats()["api_requests"], 0)
 
@@ -461,12 +467,17 @@ class ProxyOverTcp(ProxyTestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(json.loads(body)["region"], "APAC")
         self.assertIn("priava-tokend-queue-ms", headers)
-        status, _, body = self.tcp("POST", PROXY + "echo", auth, b'{"a": 1}')
+        upload = os.urandom(5 * 1024 * 1024)
+        status, _, body = self.tcp("POST", PROXY + "echo", auth, upload)
+        self.assertEqual(status, 200, body[:200])
+        self.assertEqual(json.loads(body)["sha256"], hashlib.sha256(upload).hexdigest())
         sent = {k.lower(): v for k, v in json.loads(body)["headers"].items()}
         self.assertNotIn("priava-tokend-auth", sent, "the TCP token is not passed on")
         self.assertNotIn("priava-tokend-client", sent)
         status, _, body = self.tcp("GET", "/v1/status", auth)
         self.assertEqual(status, 200)
+        status, _, body = self.tcp("POST", "/v1/token/refresh", auth, b"x" * 2048)
+        self.assertEqual(status, 413, "the socket API's own endpoints keep their 1 KiB limit")
 
     def test_a_missing_or_wrong_auth_header_is_401(self):
         d = self.tcp_daemon()

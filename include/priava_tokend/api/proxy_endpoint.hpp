@@ -70,6 +70,11 @@ class proxy_endpoint {
   private:
     struct call_state;
 
+    /// Refuses what is never sent (a target outside the upstream, TRACE, CONNECT, an unknown
+    /// method); else fills in the call.
+    std::optional<response> check_request(const request_head& head, call_state& call) const;
+    /// The answer to a call the budget did not admit (queue full, out of time, shutting down).
+    std::optional<response> not_admitted(budget_gate::verdict v, call_state& call);
     /// The token for the call: the held one, or after waiting for the first or a refresh.
     net::awaitable<std::optional<response>> fetch_token(call_state& call);
     /// After a 401: a newer token (held already, or from one coalesced forced refresh).

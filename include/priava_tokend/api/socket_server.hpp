@@ -115,6 +115,8 @@ class socket_server {
     std::optional<response> answer_now(connection& me, bool refused,
                                        const boost::system::error_code& ec);
     bool allowed(caller& who) const;
+    /// The 403 for a peer outside `listen.allow_uids`/`allow_gids`, logged.
+    response refusal(connection& me) const;
     /// The proxy's name for the client in its round-robin: the peer's uid.
     static std::string client_name(caller& who);
     /// Takes what a read brought (or its error) and parses it; asks for the body with

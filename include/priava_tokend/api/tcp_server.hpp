@@ -45,6 +45,8 @@ class tcp_server {
     net::awaitable<void> session(std::list<connection>::iterator self);
     /// One request on `c`; false when the connection is to close.
     net::awaitable<bool> serve_one(connection& c, bool first);
+    /// Answers the request read into `c.head`: through the proxy, or the socket API.
+    net::awaitable<bool> respond(connection& c, bool proxied, bool keep_alive);
     net::awaitable<bool> write(connection& c, response r, bool keep_alive);
     /// Closes connections past their deadline, once a second, while there are any.
     net::awaitable<void> sweep();

@@ -38,9 +38,10 @@ struct upstream_reply {
 };
 
 /// Sends `call` with `Authorization: <authorization>` and `TenantRegion: <tenant>` on a pooled
-/// connection and reads the response head, all by `until`. A kept-alive connection that the
-/// server closed before answering (the race every client of keep-alive meets) is replaced by a
-/// new one once; nothing of the response had arrived, so the call had not been answered.
+/// connection and reads the response head, all by `until`; interim 1xx heads are skipped. For an
+/// idempotent method, a kept-alive connection that the server closed before answering (the race
+/// every client of keep-alive meets) is replaced by a new one once; another call is never sent
+/// twice.
 net::awaitable<std::variant<upstream_reply, transient_failure>>
 send_upstream(upstream_pool& pool, const upstream_call& call, std::string_view authorization,
               region tenant, std::chrono::steady_clock::time_point until);
