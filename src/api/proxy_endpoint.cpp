@@ -68,6 +68,15 @@ struct proxy_endpoint::call_state {
     std::optional<upstream_reply> reply; ///< to relay
     std::optional<response> priava_429;  ///< the last one, for when the wait runs out
 
+    /// A reader's answer: its token taken for the call, or the refusal to answer the app with.
+    std::optional<response> take(const token_answer& a) {
+        if (a.token == nullptr) {
+            return refusal_response(a);
+        }
+        use(*a.token);
+        return std::nullopt;
+    }
+
     void use(const held_token& t) {
         wipe(authorization);
         authorization = "Bearer ";
@@ -175,30 +184,25 @@ net::awaitable<std::optional<response>> proxy_endpoint::fetch_token(call_state& 
         co_return std::nullopt;
     }
     const token_answer a = co_await keeper_.token_with_ttl(std::chrono::seconds{0});
-    if (a.token == nullptr) {
-        co_return refusal_response(a);
-    }
-    call.use(*a.token);
-    co_return std::nullopt;
+    co_return call.take(a);
 }
 
 net::awaitable<std::optional<response>> proxy_endpoint::newer_token(call_state& call) {
-    if (const held_token* t = keeper_.usable_token();
-        t != nullptr && t->generation > call.generation) {
+    if (const held_token* t = newer_held(call)) {
         call.use(*t);
         co_return std::nullopt;
     }
     const token_answer a = co_await keeper_.refreshed_token(); // coalesced with other callers
-    if (a.token == nullptr) {
-        co_return refusal_response(a);
-    }
-    call.use(*a.token);
-    co_return std::nullopt;
+    co_return call.take(a);
+}
+
+const held_token* proxy_endpoint::newer_held(const call_state& call) const {
+    const held_token* t = keeper_.usable_token();
+    return t != nullptr && t->generation > call.generation ? t : nullptr;
 }
 
 net::awaitable<std::optional<response>> proxy_endpoint::attempt(call_state& call) {
-    if (const held_token* t = keeper_.usable_token();
-        t != nullptr && t->generation > call.generation) {
+    if (const held_token* t = newer_held(call)) {
         call.use(*t); // refreshed while this call waited
     }
     auto sent = co_await send_upstream(pool_, call.call, call.authorization, settings_.tenant,

@@ -79,6 +79,8 @@ class proxy_endpoint {
     net::awaitable<std::optional<response>> fetch_token(call_state& call);
     /// After a 401: a newer token (held already, or from one coalesced forced refresh).
     net::awaitable<std::optional<response>> newer_token(call_state& call);
+    /// The held token if it is newer than the one the call used.
+    const held_token* newer_held(const call_state& call) const;
     /// Sends the call once it is granted; `nullopt` when it must wait and go again (429, 401).
     net::awaitable<std::optional<response>> attempt(call_state& call);
     template <class Stream>
