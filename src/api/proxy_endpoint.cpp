@@ -1,7 +1,9 @@
 #include <priava_tokend/api/connection_socket.hpp>
 #include <priava_tokend/api/proxy_endpoint.hpp>
+#include <priava_tokend/api/relay_framing.hpp>
 #include <priava_tokend/api/socket_api.hpp>
 #include <priava_tokend/core/duration.hpp>
+#include <priava_tokend/core/parse_number.hpp>
 #include <priava_tokend/priava/retry_after.hpp>
 #include <priava_tokend/proxy/budgeted_token_client.hpp>
 #include <priava_tokend/proxy/forwarded_headers.hpp>
@@ -9,8 +11,6 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/serializer.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include <vector>
 
@@ -269,28 +269,36 @@ net::awaitable<proxy_result> proxy_endpoint::answer(app_connection<Stream>& app,
     co_return proxy_result{status, keep && !ec};
 }
 
-void proxy_endpoint::relayed_head(const call_state& call,
-                                  http::response<http::buffer_body>& out) const {
+relay_framing proxy_endpoint::relayed_head(const call_state& call, bool keep_alive,
+                                           std::string& head) const {
     const upstream_reply& reply = *call.reply;
     const auto& parser = *reply.parser;
     const unsigned status = reply.status();
-    out.result(status);
-    out.version(11);
-    copy_response_headers(reply.headers(), out.base());
-    out.set(queue_ms_header, whole_milliseconds(call.waited));
+    relay_framing framing = relay_framing::none;
+    std::optional<std::uint64_t> length;
     if (call.call.method == http::verb::head) {
         if (const auto cl = reply.headers()[http::field::content_length]; !cl.empty()) {
-            out.set(http::field::content_length, cl);
+            length = parse_number<std::uint64_t>(cl);
         }
     } else if (const auto cl = parser.content_length()) {
-        out.content_length(*cl);
-    } else if (!parser.is_done() && call.app_version == 10) {
-        out.version(10); // an HTTP/1.0 app reads the body until the connection closes
+        framing = relay_framing::length;
+        length = *cl;
     } else if (!parser.is_done()) {
-        out.chunked(true); // chunked from Priava, or until it closes: chunked to the app
+        // Chunked from Priava, or until it closes: chunked to the app (an HTTP/1.0 app reads
+        // the body until the connection closes).
+        framing = call.app_version == 10 ? relay_framing::until_close : relay_framing::chunked;
     } else if (status >= 200 && status != 204 && status != 304) {
-        out.content_length(0);
+        length = 0;
     }
+    const unsigned version = call.app_version == 10 ? 10 : 11;
+    head = response_head_text(version, status, parser.get().reason(), reply.headers(), length,
+                              framing == relay_framing::chunked,
+                              keep_alive && framing != relay_framing::until_close);
+    head.append(queue_ms_header);
+    head.append(": ");
+    head.append(whole_milliseconds(call.waited));
+    head.append("\r\n\r\n");
+    return framing;
 }
 
 template <class Stream>
@@ -298,23 +306,23 @@ net::awaitable<proxy_result> proxy_endpoint::relay(app_connection<Stream>& app, 
     upstream_reply& reply = *call.reply;
     auto& parser = *reply.parser;
     const unsigned status = reply.status();
-    http::response<http::buffer_body> out;
-    relayed_head(call, out);
-    out.keep_alive(app.keep_alive);
+    std::string head;
+    const relay_framing framing = relayed_head(call, app.keep_alive, head);
     stats_.answered(status);
     stats_.waited(call.waited);
-
     // The head goes out with the first piece of the body, in one write: a small answer costs one
     // system call to the app.
-    http::response_serializer<http::buffer_body> sr{out};
     bool app_ok = true;
     bool upstream_ok = true;
     auto chunk = take_chunk();
     std::uint64_t relayed = 0;
-    while (app_ok && !parser.is_done()) {
-        app.deadline = clock::time_point::max(); // upstream_timeout bounds the read from Priava
-        const auto piece = co_await read_body_piece(
-            reply, std::span<char>(chunk.get(), relay_chunk), settings_.upstream_timeout);
+    body_piece piece{{}, 0, parser.is_done()};
+    do {
+        if (!parser.is_done()) {
+            app.deadline = clock::time_point::max(); // upstream_timeout bounds the read
+            piece = co_await read_body_piece(reply, std::span<char>(chunk.get(), relay_chunk),
+                                             settings_.upstream_timeout);
+        }
         if (piece.error) {
             upstream_ok = false;
             log_.warning("proxy: the response to " +
@@ -325,23 +333,19 @@ net::awaitable<proxy_result> proxy_endpoint::relay(app_connection<Stream>& app, 
             break;
         }
         relayed += piece.size;
-        out.body() = {chunk.get(), piece.size, !piece.done};
+        framed_piece framed(framing, head, std::string_view(chunk.get(), piece.size), piece.done);
         app.deadline = clock::now() + app.write_timeout;
-        auto [ec, n] = co_await http::async_write(app.stream, sr, use_nothrow);
-        app_ok = !ec || ec == http::error::need_buffer;
-    }
-    if (app_ok && upstream_ok && !sr.is_done()) {
-        out.body() = {nullptr, 0, false};
-        app.deadline = clock::now() + app.write_timeout;
-        auto [ec, n] = co_await http::async_write(app.stream, sr, use_nothrow);
+        auto [ec, n] = co_await net::async_write(app.stream, framed.buffers(), use_nothrow);
         app_ok = !ec;
-    }
+        head.clear(); // written with the first piece
+    } while (app_ok && !piece.done);
     give_back_chunk(std::move(chunk));
     gate_.finished(call.ticket);
     if (app_ok && upstream_ok && reusable(reply)) {
         pool_.give_back(std::move(reply.connection));
     }
-    co_return proxy_result{status, app_ok && upstream_ok && app.keep_alive};
+    co_return proxy_result{status, app_ok && upstream_ok && app.keep_alive &&
+                                       framing != relay_framing::until_close};
 }
 
 std::unique_ptr<char[]> proxy_endpoint::take_chunk() {

@@ -58,27 +58,47 @@ bool named_by_connection(std::string_view name, const http::fields& from) {
     return std::any_of(first, last, [&](const auto& f) { return named_in(name, f.value()); });
 }
 
+bool passed_on_request(std::string_view name, const http::fields& from) {
+    const bool daemons = name.size() >= daemon_prefix.size() &&
+                         boost::beast::iequals(name.substr(0, daemon_prefix.size()), daemon_prefix);
+    return !one_of(name, hop_by_hop) && !one_of(name, owned_by_the_daemon) && !daemons &&
+           !named_by_connection(name, from);
+}
+
+bool passed_on_response(std::string_view name, const http::fields& from) {
+    return !one_of(name, hop_by_hop) && !boost::beast::iequals(name, "Content-Length") &&
+           !named_by_connection(name, from);
+}
+
+void append_line(std::string& to, std::string_view name, std::string_view value) {
+    to.append(name);
+    to.append(": ");
+    to.append(value);
+    to.append("\r\n");
+}
+
 } // namespace
 
 void copy_request_headers(const http::fields& from, http::fields& to) {
     for (const auto& f : from) {
-        const std::string_view name = f.name_string();
-        const bool daemons =
-            name.size() >= daemon_prefix.size() &&
-            boost::beast::iequals(name.substr(0, daemon_prefix.size()), daemon_prefix);
-        if (!one_of(name, hop_by_hop) && !one_of(name, owned_by_the_daemon) && !daemons &&
-            !named_by_connection(name, from)) {
-            to.insert(name, f.value());
+        if (passed_on_request(f.name_string(), from)) {
+            to.insert(f.name_string(), f.value());
         }
     }
 }
 
 void copy_response_headers(const http::fields& from, http::fields& to) {
     for (const auto& f : from) {
-        const std::string_view name = f.name_string();
-        if (!one_of(name, hop_by_hop) && !boost::beast::iequals(name, "Content-Length") &&
-            !named_by_connection(name, from)) {
-            to.insert(name, f.value());
+        if (passed_on_response(f.name_string(), from)) {
+            to.insert(f.name_string(), f.value());
+        }
+    }
+}
+
+void append_response_headers(const http::fields& from, std::string& to) {
+    for (const auto& f : from) {
+        if (passed_on_response(f.name_string(), from)) {
+            append_line(to, f.name_string(), f.value());
         }
     }
 }

@@ -325,6 +325,12 @@ class ProxyRetries(ProxyTestCase):
         self.assertEqual(r.returncode, 64)
 
 
+def seconds_ahead(seconds):
+    """Priava's retry-after: a UTC date without a zone, whole seconds."""
+    at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    return at.strftime("%Y-%m-%dT%H:%M:%S")
+
+
 class PriavasRetryAfter(ProxyTestCase):
     WINDOW_S = 4
 
@@ -333,7 +339,7 @@ class PriavasRetryAfter(ProxyTestCase):
         second app's call. Returns both calls' queue times in seconds."""
         d = self.proxied_daemon(window="%ds" % self.WINDOW_S, max_queue_wait="20s")
         self.assertEqual(self.call(d, "GET", "ping")[0], 200)
-        self.fake.answer_api_429s([retry_after])
+        self.fake.answer_api_429s([retry_after() if callable(retry_after) else retry_after])
         sent_before = self.fake.stats()["api_requests"]
         first = {}
 
@@ -363,10 +369,10 @@ class PriavasRetryAfter(ProxyTestCase):
         self.fail("never happened")
 
     def test_a_valid_date_pauses_until_then(self):
-        at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=3)
-        waited, behind = self.paused_call(at.strftime("%Y-%m-%dT%H:%M:%S"))
-        self.assertGreaterEqual(waited, 1.5)
-        self.assertLess(waited, 3.5)
+        # Priava's date has whole seconds: 4 s ahead, written when the 429 is armed, is 3 to 4 s.
+        waited, behind = self.paused_call(lambda: seconds_ahead(4))
+        self.assertGreaterEqual(waited, 2.0)
+        self.assertLess(waited, 4.5)
 
     def test_missing_garbage_or_past_dates_pause_one_second(self):
         for retry_after in (None, "soon-ish", "2001-01-01T00:00:00"):
@@ -378,8 +384,7 @@ class PriavasRetryAfter(ProxyTestCase):
                 self.setUp()
 
     def test_a_day_ahead_is_clamped_to_the_window(self):
-        at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
-        waited, behind = self.paused_call(at.strftime("%Y-%m-%dT%H:%M:%S"))
+        waited, behind = self.paused_call(lambda: seconds_ahead(24 * 3600))
         self.assertGreaterEqual(waited, self.WINDOW_S - 0.5)
         self.assertLess(waited, self.WINDOW_S + 1.5)
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <priava_tokend/api/http_response.hpp>
+#include <priava_tokend/api/relay_framing.hpp>
 #include <priava_tokend/api/request_parser.hpp>
 #include <priava_tokend/core/asio.hpp>
 #include <priava_tokend/core/logger.hpp>
@@ -9,9 +10,6 @@
 #include <priava_tokend/proxy/proxy_stats.hpp>
 #include <priava_tokend/proxy/upstream_exchange.hpp>
 #include <priava_tokend/proxy/upstream_pool.hpp>
-
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/message.hpp>
 
 #include <chrono>
 #include <memory>
@@ -88,10 +86,9 @@ class proxy_endpoint {
     template <class Stream>
     net::awaitable<proxy_result> relay(app_connection<Stream>& app, call_state& call);
     response budget_refusal(bool queue_full, const call_state& call) const;
-    /// The head of Priava's answer as the app gets it: Priava's end-to-end headers, the queue
-    /// time, and the body's framing (its length, or chunked).
-    void relayed_head(const call_state& call,
-                      boost::beast::http::response<boost::beast::http::buffer_body>& out) const;
+    /// The head of Priava's answer as the app gets it, into `head`: Priava's end-to-end headers,
+    /// the queue time, and the body's framing (its length, or chunked), which it returns.
+    relay_framing relayed_head(const call_state& call, bool keep_alive, std::string& head) const;
     /// The relay's 64 KiB buffers, kept for the next calls rather than allocated per call.
     std::unique_ptr<char[]> take_chunk();
     void give_back_chunk(std::unique_ptr<char[]> c);

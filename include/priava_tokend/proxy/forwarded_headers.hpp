@@ -2,6 +2,7 @@
 
 #include <boost/beast/http/fields.hpp>
 
+#include <string>
 #include <string_view>
 
 namespace priava_tokend {
@@ -19,5 +20,9 @@ void copy_request_headers(const boost::beast::http::fields& from, boost::beast::
 /// (and those `Connection` names), `Content-Length` and `Transfer-Encoding`, which the daemon
 /// sets for the body as it relays it.
 void copy_response_headers(const boost::beast::http::fields& from, boost::beast::http::fields& to);
+
+/// The same response headers as `Name: value\r\n` lines appended to a head written by hand (the
+/// relay's, which builds no `fields` of its own).
+void append_response_headers(const boost::beast::http::fields& from, std::string& to);
 
 } // namespace priava_tokend
