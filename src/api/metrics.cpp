@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <span>
 #include <type_traits>
 
 namespace priava_tokend {
@@ -80,6 +81,18 @@ void token_metrics(exposition& e, const keeper_status& status) {
         .sample(status.generation);
 }
 
+/// A histogram family's samples: cumulative `_bucket`s from per-bucket `counts` (one per bound),
+/// `+Inf`, `_sum` and `_count`.
+void histogram_samples(exposition& e, std::span<const double> bounds,
+                       std::span<const std::uint64_t> counts, std::uint64_t count, double sum) {
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < bounds.size(); ++i) {
+        cumulative += counts[i];
+        e.sample(cumulative, label("le", number(bounds[i])), "_bucket");
+    }
+    e.sample(count, R"(le="+Inf")", "_bucket").sample(sum, {}, "_sum").sample(count, {}, "_count");
+}
+
 void refresh_metrics(exposition& e, const keeper_status& status, const refresh_stats& stats) {
     e.family("priava_tokend_refresh_total", "counter",
              "Token requests to Priava by result (code exchanges included).")
@@ -88,14 +101,8 @@ void refresh_metrics(exposition& e, const keeper_status& status, const refresh_s
         .sample(stats.rejected, R"(result="rejected")");
     e.family("priava_tokend_refresh_duration_seconds", "histogram",
              "Duration of token requests to Priava.");
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < refresh_stats::bucket_bounds.size(); ++i) {
-        cumulative += stats.buckets[i];
-        e.sample(cumulative, label("le", number(refresh_stats::bucket_bounds[i])), "_bucket");
-    }
-    e.sample(stats.duration_count, R"(le="+Inf")", "_bucket")
-        .sample(stats.duration_sum, {}, "_sum")
-        .sample(stats.duration_count, {}, "_count");
+    histogram_samples(e, refresh_stats::bucket_bounds, stats.buckets, stats.duration_count,
+                      stats.duration_sum);
     e.family("priava_tokend_last_refresh_success_timestamp_seconds", "gauge",
              "Unix time of the last successful token request (0 if none since start).")
         .sample(stats.last_success ? unix_seconds(*stats.last_success) : 0.0);
@@ -171,14 +178,8 @@ std::string render_proxy_metrics(const proxy_stats& stats, const request_budget&
     }
     e.family("priava_tokend_proxy_queue_wait_seconds", "histogram",
              "Time proxied calls waited for Priava's budget.");
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < proxy_stats::wait_buckets.size(); ++i) {
-        cumulative += stats.wait_counts[i];
-        e.sample(cumulative, label("le", number(proxy_stats::wait_buckets[i])), "_bucket");
-    }
-    e.sample(stats.waits, label("le", "+Inf"), "_bucket");
-    e.sample(stats.wait_sum_seconds, {}, "_sum");
-    e.sample(stats.waits, {}, "_count");
+    histogram_samples(e, proxy_stats::wait_buckets, stats.wait_counts, stats.waits,
+                      stats.wait_sum_seconds);
     const auto now = request_budget::clock::now();
     e.family("priava_tokend_proxy_queued", "gauge", "Calls waiting for Priava's budget now.")
         .sample(budget.queued());

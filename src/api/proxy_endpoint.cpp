@@ -179,10 +179,6 @@ std::optional<response> proxy_endpoint::not_admitted(budget_gate::verdict v, cal
 }
 
 net::awaitable<std::optional<response>> proxy_endpoint::fetch_token(call_state& call) {
-    if (const held_token* t = keeper_.usable_token()) {
-        call.use(*t);
-        co_return std::nullopt;
-    }
     const token_answer a = co_await keeper_.token_with_ttl(std::chrono::seconds{0});
     co_return call.take(a);
 }

@@ -63,13 +63,6 @@ std::unique_ptr<upstream_connection> upstream_pool::take_idle() {
     return nullptr;
 }
 
-net::awaitable<upstream_pool::taken> upstream_pool::take(clock::time_point until) {
-    if (auto c = take_idle()) {
-        co_return std::move(c);
-    }
-    co_return co_await open(until);
-}
-
 net::awaitable<upstream_pool::taken> upstream_pool::open(clock::time_point until) {
     if (closed_) {
         co_return transient_failure{errc::connection_lost, "the daemon is shutting down", 0,

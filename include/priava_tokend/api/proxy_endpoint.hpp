@@ -73,7 +73,7 @@ class proxy_endpoint {
     std::optional<response> check_request(const request_head& head, call_state& call) const;
     /// The answer to a call the budget did not admit (queue full, out of time, shutting down).
     std::optional<response> not_admitted(budget_gate::verdict v, call_state& call);
-    /// The token for the call: the held one, or after waiting for the first or a refresh.
+    /// The token for the call when none is held: after waiting for the first or a refresh.
     net::awaitable<std::optional<response>> fetch_token(call_state& call);
     /// After a 401: a newer token (held already, or from one coalesced forced refresh).
     net::awaitable<std::optional<response>> newer_token(call_state& call);

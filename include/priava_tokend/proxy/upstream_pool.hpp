@@ -68,11 +68,9 @@ class upstream_pool {
     upstream_pool(const upstream_pool&) = delete;
     upstream_pool& operator=(const upstream_pool&) = delete;
 
-    /// An idle connection still open, else a new one (resolve, connect, TLS) by `until`.
-    net::awaitable<taken> take(clock::time_point until);
-    /// An idle connection still open, or null; never waits.
+    /// An idle connection still open, or null; never waits. Else `open` makes one.
     std::unique_ptr<upstream_connection> take_idle();
-    /// Always a new connection: after a reused one turned out closed by the server.
+    /// A new connection (resolve, connect, TLS) by `until`.
     net::awaitable<taken> open(clock::time_point until);
     /// A connection whose last response was read whole and may carry the next request.
     void give_back(std::unique_ptr<upstream_connection> c);
