@@ -193,4 +193,15 @@ std::string render_proxy_metrics(const proxy_stats& stats, const request_budget&
     return out;
 }
 
+std::string render_cluster_metrics(const cluster_status& status) {
+    std::string out;
+    exposition e(out);
+    e.family("priava_tokend_cluster_leader", "gauge",
+             "1 on the node that refreshes the cluster's credential, else 0.")
+        .sample(status.role == "leader" ? 1 : 0);
+    e.family("priava_tokend_cluster_etcd_up", "gauge", "1 while etcd answers this node, else 0.")
+        .sample(status.etcd_up ? 1 : 0);
+    return out;
+}
+
 } // namespace priava_tokend

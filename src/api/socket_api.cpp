@@ -196,6 +196,15 @@ response socket_api::status() const {
         {"persisted", s.persisted},
         {"error", s.persist_error ? json::value(*s.persist_error) : json::value(nullptr)}};
     o["proxy"] = proxy_ != nullptr ? proxy_status(*proxy_) : json::value(nullptr);
+    if (cluster_ != nullptr) {
+        const cluster_status c = cluster_->status();
+        o["cluster"] = json::object{
+            {"role", c.role},
+            {"leader", c.leader.empty() ? json::value(nullptr) : json::value(c.leader)},
+            {"etcd", c.etcd_up ? "ok" : "unreachable"}};
+    } else {
+        o["cluster"] = nullptr;
+    }
     return ok_json(json::serialize(o));
 }
 
@@ -204,7 +213,8 @@ response socket_api::metrics() const {
         200, "text/plain; version=0.0.4; charset=utf-8",
         render_metrics(keeper_.status(), keeper_.stats(), counters_, connections_) +
             (proxy_ != nullptr ? render_proxy_metrics(proxy_->stats(), proxy_->gate().budget())
-                               : std::string{}));
+                               : std::string{}) +
+            (cluster_ != nullptr ? render_cluster_metrics(cluster_->status()) : std::string{}));
 }
 
 std::optional<response> socket_api::answer_now(const route& r, const request_head&) {

@@ -208,6 +208,52 @@ std::optional<std::vector<std::uint32_t>> config_reader::id_list(std::string_vie
     return ok ? std::optional{std::move(ids)} : std::nullopt;
 }
 
+std::optional<std::vector<std::string>> config_reader::text_list(std::string_view section,
+                                                                 std::string_view key) {
+    auto r = find(section, key);
+    if (!r) {
+        return std::nullopt;
+    }
+    std::vector<std::string> items;
+    bool ok = true;
+    const auto add = [&](std::string_view item) {
+        if (item.empty() || has_control_chars(item)) {
+            problem(section, key,
+                    item.empty() ? "holds an empty item" : "holds a control character",
+                    "write e.g. " + std::string(key) + " = [\"http://10.0.0.1:2379\"]", r->origin);
+            ok = false;
+        } else {
+            items.emplace_back(item);
+        }
+    };
+    if (r->node == nullptr) {
+        std::string_view t = trim(r->text);
+        if (t.size() >= 2 && t.front() == '[' && t.back() == ']') {
+            t = trim(t.substr(1, t.size() - 2));
+        }
+        while (!t.empty()) {
+            const auto comma = std::min(t.find(','), t.size());
+            add(trim(t.substr(0, comma)));
+            t = comma < t.size() ? t.substr(comma + 1) : std::string_view{};
+        }
+    } else if (const auto* arr = r->node->as_array()) {
+        for (const auto& element : *arr) {
+            if (const auto* str = element.as_string()) {
+                add(str->get());
+            } else {
+                problem(section, key, "must hold only strings",
+                        "write " + std::string(key) + " = [\"http://10.0.0.1:2379\"]", r->origin);
+                ok = false;
+            }
+        }
+    } else {
+        problem(section, key, "must be an array of strings",
+                "write " + std::string(key) + " = [\"http://10.0.0.1:2379\"]", r->origin);
+        ok = false;
+    }
+    return ok ? std::optional{std::move(items)} : std::nullopt;
+}
+
 std::optional<std::int64_t> config_reader::parse_integer(std::string_view section,
                                                          std::string_view key, std::string_view t,
                                                          const std::string& where) {

@@ -56,6 +56,10 @@ class config_reader {
     std::optional<std::vector<std::uint32_t>> id_list(std::string_view section,
                                                       std::string_view key);
 
+    /// `["a", "b"]` in the file; "a,b" in the environment. Each element is text.
+    std::optional<std::vector<std::string>> text_list(std::string_view section,
+                                                      std::string_view key);
+
   private:
     std::optional<std::int64_t> parse_integer(std::string_view section, std::string_view key,
                                               std::string_view t, const std::string& where);

@@ -69,7 +69,8 @@ std::string suggest_key(std::string_view section, std::string_view key) {
     if (!listed.empty()) {
         return "remove it; [" + std::string(section) + "] takes " + listed;
     }
-    return "remove it; the sections are priava, bootstrap, refresh, state, listen, log";
+    return "remove it; the sections are priava, bootstrap, refresh, state, listen, proxy, cluster, "
+           "log";
 }
 
 void report_unknown_keys(const toml::table& file, std::string_view source,

@@ -18,7 +18,7 @@ struct known_key {
     std::string_view key;
 };
 
-inline constexpr std::array<known_key, 34> known_keys{{
+inline constexpr std::array<known_key, 44> known_keys{{
     {"priava", "token_url"},
     {"priava", "region"},
     {"priava", "client_id"},
@@ -51,6 +51,16 @@ inline constexpr std::array<known_key, 34> known_keys{{
     {"proxy", "upstream_timeout"},
     {"proxy", "listen_tcp"},
     {"proxy", "tcp_auth_token_file"},
+    {"cluster", "etcd_endpoints"},
+    {"cluster", "name"},
+    {"cluster", "node"},
+    {"cluster", "lease_ttl"},
+    {"cluster", "encryption_key_file"},
+    {"cluster", "ca_file"},
+    {"cluster", "cert_file"},
+    {"cluster", "key_file"},
+    {"cluster", "username"},
+    {"cluster", "password_file"},
     {"log", "format"},
     {"log", "level"},
 }};

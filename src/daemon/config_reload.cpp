@@ -12,6 +12,13 @@ bool same_proxy(const config::proxy_section& a, const config::proxy_section& b) 
            a.listen_tcp == b.listen_tcp && a.tcp_auth_token_file == b.tcp_auth_token_file;
 }
 
+bool same_cluster(const config::cluster_section& a, const config::cluster_section& b) {
+    return a.etcd_endpoints == b.etcd_endpoints && a.name == b.name && a.node == b.node &&
+           a.lease_ttl == b.lease_ttl && a.encryption_key_file == b.encryption_key_file &&
+           a.ca_file == b.ca_file && a.cert_file == b.cert_file && a.key_file == b.key_file &&
+           a.username == b.username && a.password_file == b.password_file;
+}
+
 } // namespace
 
 reload_result reload_config(const config_location& where, const environment& env,
@@ -42,6 +49,10 @@ reload_result reload_config(const config_location& where, const environment& env
     if (!same_proxy(next.proxy, running.proxy)) {
         r.notes.emplace_back("the [proxy] section takes effect at the next start");
         next.proxy = running.proxy;
+    }
+    if (!same_cluster(next.cluster, running.cluster)) {
+        r.notes.emplace_back("the [cluster] section takes effect at the next start");
+        next.cluster = running.cluster;
     }
     auto connection = open_priava_connection(next, env, request_transport::child_process);
     if (!connection) {

@@ -1,7 +1,9 @@
 #include <priava_tokend/api/unix_listener.hpp>
 #include <priava_tokend/config/secret_file.hpp>
 #include <priava_tokend/core/exit_code.hpp>
+#include <priava_tokend/core/run_to_completion.hpp>
 #include <priava_tokend/core/version.hpp>
+#include <priava_tokend/daemon/cluster_node.hpp>
 #include <priava_tokend/daemon/daemon.hpp>
 #include <priava_tokend/daemon/daemon_process.hpp>
 #include <priava_tokend/daemon/priava_connection.hpp>
@@ -53,7 +55,8 @@ void print_problems(const logger& log, const std::vector<config_problem>& proble
     }
 }
 
-/// The stored state, or the code to exchange when there is none; a failure names the fix.
+/// The stored state, or the code to exchange when there is none; a failure names the fix. A
+/// cluster node may begin with neither: it takes the cluster's state.
 outcome<beginning> find_beginning(const config& cfg, token_store& store, const environment& env) {
     auto stored = store.load();
     if (stored) {
@@ -61,6 +64,9 @@ outcome<beginning> find_beginning(const config& cfg, token_store& store, const e
     }
     if (stored.error().code != make_error_code(errc::state_missing)) {
         return stored.error();
+    }
+    if (!cfg.bootstrap.code_file && cfg.cluster.enabled()) {
+        return beginning{};
     }
     if (!cfg.bootstrap.code_file) {
         return make_failure(errc::state_missing,
@@ -76,6 +82,30 @@ outcome<beginning> find_beginning(const config& cfg, token_store& store, const e
                                 " and bootstrap.code_file: " + code.error().message);
     }
     return beginning{std::nullopt, std::move(*code)};
+}
+
+/// Makes this daemon a cluster node and reconciles its state file with etcd's (`begin` becomes
+/// the newer of the two). Fails when the shared state cannot be read with this node's key.
+outcome<cluster_node> join_cluster(net::io_context& io, const config& cfg, const environment& env,
+                                   token_store& local, const logger& log, beginning& begin) {
+    auto node = open_cluster_node(io.get_executor(), cfg, env, local, log);
+    if (!node) {
+        return node.error();
+    }
+    const auto limit =
+        cfg.cluster.etcd_endpoints.size() * cfg.cluster.lease_ttl + std::chrono::seconds{5};
+    auto joined = run_to_completion(io, node->member->join(begin.stored), limit);
+    if (!joined) {
+        return make_failure(errc::connection_lost, "cluster: etcd did not answer in time");
+    }
+    if (!*joined) {
+        return joined->error();
+    }
+    if (**joined) {
+        begin.stored = std::move(**joined);
+        begin.first_code.reset(); // the cluster's credential, not a new chain
+    }
+    return node;
 }
 
 /// The API socket: inherited from systemd, or made here.
@@ -104,9 +134,11 @@ int serve(daemon_process::resources r, const config& cfg, priava_connection conn
                ", client secret from " + secret_source);
     if (begin.stored) {
         process->keeper().adopt(std::move(*begin.stored));
-    } else {
+    } else if (begin.first_code) {
         r.log.info("no state file yet: exchanging the code from " + *cfg.bootstrap.code_file);
         process->keeper().begin_with_code(std::move(*begin.first_code));
+    } else {
+        r.log.info("no state file yet: waiting for the cluster's shared state");
     }
     process->start();
     r.io.run();
@@ -163,9 +195,8 @@ int run_daemon(const config_location& where, const environment& env) {
     state_file_store store(cfg.state.path, credential_fingerprint(cfg.priava),
                            blocking->get_executor());
     auto begin = find_beginning(cfg, store, env);
-    auto listener = begin ? open_listener(cfg, env) : outcome<unix_listener>(begin.error());
-    if (!listener) {
-        log.error(listener.error().message);
+    if (!begin) {
+        log.error(begin.error().message);
         return to_int(exit_code::configuration);
     }
     std::signal(SIGPIPE, SIG_IGN);
@@ -173,8 +204,33 @@ int run_daemon(const config_location& where, const environment& env) {
     // One thread runs every socket and timer; the helper threads only post completions to it.
     // So the reactor needs no locks of its own (the scheduler keeps its own, for those posts).
     net::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
-    return serve({io, blocking->get_executor(), log, store, *listener}, cfg, std::move(*connection),
-                 std::move(*begin), where, env);
+    // A cluster node joins before its socket exists: one that cannot read the shared state
+    // must not look as if it served.
+    std::optional<cluster_node> node;
+    if (cfg.cluster.enabled()) {
+        auto joined = join_cluster(io, cfg, env, store, log, *begin);
+        if (!joined) {
+            log.error(joined.error().message);
+            const auto& code = joined.error().code;
+            return to_int(code == make_error_code(errc::config_invalid) ||
+                                  code == make_error_code(errc::state_corrupt) ||
+                                  code == make_error_code(errc::state_foreign)
+                              ? exit_code::configuration
+                              : exit_code::failed);
+        }
+        node = std::move(*joined);
+    }
+    auto listener = open_listener(cfg, env);
+    if (!listener) {
+        log.error(listener.error().message);
+        return to_int(exit_code::configuration);
+    }
+    if (!node) {
+        return serve({io, blocking->get_executor(), log, store, *listener}, cfg,
+                     std::move(*connection), std::move(*begin), where, env);
+    }
+    return serve({io, blocking->get_executor(), log, *node->store, *listener, node->member.get()},
+                 cfg, std::move(*connection), std::move(*begin), where, env);
 }
 
 } // namespace priava_tokend

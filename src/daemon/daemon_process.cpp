@@ -1,3 +1,4 @@
+#include <priava_tokend/cluster/cluster_token_client.hpp>
 #include <priava_tokend/core/parse_number.hpp>
 #include <priava_tokend/daemon/daemon_process.hpp>
 #include <priava_tokend/proxy/budgeted_token_client.hpp>
@@ -16,10 +17,14 @@ using clock = std::chrono::steady_clock;
 /// How long shutdown waits for connections to finish their responses.
 constexpr std::chrono::seconds drain_timeout{5};
 
-keeper_settings settings_for(const config& cfg, priava_connection connection, budget_gate* budget) {
+keeper_settings settings_for(const config& cfg, priava_connection connection, budget_gate* budget,
+                             cluster_member* cluster) {
     std::shared_ptr<const token_client> client = std::move(connection.client);
     if (budget != nullptr) {
         client = std::make_shared<budgeted_token_client>(std::move(client), *budget);
+    }
+    if (cluster != nullptr) { // the fence in etcd comes before anything is sent
+        client = std::make_shared<cluster_token_client>(*cluster, std::move(client));
     }
     return keeper_settings{cfg.refresh, cfg.bootstrap.code_file, cfg.priava.region,
                            std::move(client), std::move(connection.credentials)};
@@ -60,12 +65,14 @@ daemon_process::daemon_process(resources r, config cfg, priava_connection connec
     , where_(std::move(where))
     , env_(std::move(env))
     , notify_(std::move(notify))
+    , cluster_(r.cluster)
     , budget_(make_budget_gate(io_.get_executor(), cfg_))
     , keeper_(io_.get_executor(), blocking_,
-              settings_for(cfg_, std::move(connection), budget_.get()), r.store, r.log)
+              settings_for(cfg_, std::move(connection), budget_.get(), r.cluster), r.store, r.log)
     , api_(keeper_, r.log, cfg_.state.path)
     , server_(io_.get_executor(), r.listener.fd, api_, r.log, limits_for(cfg_)) {
     keeper_.on_change([this] { report(); });
+    api_.show_cluster(cluster_);
     if (budget_) {
         auto proxy =
             proxy_service::open(io_.get_executor(), cfg_, keeper_, *budget_, api_, env_, log_);
@@ -85,6 +92,9 @@ daemon_process::daemon_process(resources r, config cfg, priava_connection connec
 void daemon_process::start() {
     supervise("refresh loop", keeper_.run(), keeper_alive_);
     supervise("accept loop", server_.run(), server_alive_);
+    if (cluster_ != nullptr) {
+        supervise("cluster loop", cluster_->run(keeper_), cluster_alive_);
+    }
     if (proxy_ && proxy_->tcp() != nullptr) {
         supervise("TCP accept loop", proxy_->tcp()->run(), tcp_alive_);
     }
@@ -224,7 +234,7 @@ void daemon_process::apply_reload(reload_result r) {
     server_.set_limits(limits_for(*r.values));
     cfg_ = std::move(*r.values);
     const std::string secret_source = r.connection->secret_source;
-    keeper_.reconfigure(settings_for(cfg_, std::move(*r.connection), budget_.get()));
+    keeper_.reconfigure(settings_for(cfg_, std::move(*r.connection), budget_.get(), cluster_));
     log_.info("configuration reloaded (client secret from " + secret_source + ")");
 }
 
@@ -256,6 +266,9 @@ net::awaitable<void> daemon_process::shut_down(int status) {
         if (!woken) {
             break;
         }
+    }
+    if (cluster_ != nullptr) {
+        cluster_->stop(); // after the keeper: its last commit may still have been under way
     }
     if (keeper_alive_) {
         log_.error("exiting with a token request still unanswered");

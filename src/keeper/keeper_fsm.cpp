@@ -68,7 +68,8 @@ bool keeper_fsm::ending() const noexcept {
 }
 
 bool keeper_fsm::can_refresh() const noexcept {
-    return !refresh_token_.empty() && phase_ != keeper_phase::reauth_required && !ending();
+    return refresher_ && !refresh_token_.empty() && phase_ != keeper_phase::reauth_required &&
+           !ending();
 }
 
 bool keeper_fsm::needs_code() const noexcept {
@@ -81,7 +82,7 @@ bool keeper_fsm::attempt_due(steady_time now) const noexcept {
     }
     const bool planned_and_due = next_attempt_ && now >= *next_attempt_;
     if (codes_.waiting()) {
-        return codes_.socket_code_waiting() || planned_and_due;
+        return refresher_ && (codes_.socket_code_waiting() || planned_and_due);
     }
     return can_refresh() && planned_and_due;
 }
@@ -98,7 +99,7 @@ steady_time keeper_fsm::next_wake() const {
     }
     auto wake = steady_time::max();
     // While a request or a write is in flight, its completion is the next event.
-    if (!busy() && next_attempt_ && (codes_.waiting() || can_refresh())) {
+    if (!busy() && next_attempt_ && ((refresher_ && codes_.waiting()) || can_refresh())) {
         wake = std::min(wake, *next_attempt_);
     }
     if (!busy() && persistence_ == persistence::failed) {
@@ -144,6 +145,10 @@ void keeper_fsm::start_request(keeper_actions& out) {
 }
 
 void keeper_fsm::refresh_soon(keeper_actions& out) {
+    if (!refresher_) {
+        out.emplace_back(keeper_do::ask_leader{latest_.generation});
+        return;
+    }
     const bool planned = phase_ == keeper_phase::valid || phase_ == keeper_phase::expired;
     if (planned && !codes_.waiting() && !refresh_token_.empty()) {
         next_attempt_ = clock_.now();
@@ -185,7 +190,7 @@ void keeper_fsm::finish_if_idle(keeper_actions& out) {
 }
 
 void keeper_fsm::want_code_file(keeper_actions& out) const {
-    if (settings_.code_file && !codes_.waiting() && needs_code()) {
+    if (refresher_ && settings_.code_file && !codes_.waiting() && needs_code()) {
         out.emplace_back(keeper_do::read_code_file{*settings_.code_file});
     }
 }
@@ -473,6 +478,11 @@ keeper_fsm::arrival keeper_fsm::bootstrap_code(secret code, bool force) {
     if (ending()) {
         a.answer =
             token_answer{nullptr, refusal::timed_out, "the daemon is shutting down", seconds{5}};
+    } else if (!refresher_) {
+        a.answer = token_answer{nullptr, refusal::conflict,
+                                "this node is not the cluster's leader; run bootstrap against the "
+                                "leader (priava-tokend status shows it)",
+                                seconds{5}};
     } else if (socket_code_pending) {
         a.answer = token_answer{nullptr, refusal::conflict, "a bootstrap is already in progress",
                                 seconds{5}};

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <priava_tokend/api/routes.hpp>
+#include <priava_tokend/cluster/cluster_status.hpp>
 #include <priava_tokend/keeper/keeper_status.hpp>
 #include <priava_tokend/keeper/refresh_stats.hpp>
 #include <priava_tokend/proxy/proxy_stats.hpp>
@@ -50,6 +51,9 @@ struct connection_stats {
 
 /// The proxy's families (docs/metrics.md), appended to `render_metrics`' when it is on.
 std::string render_proxy_metrics(const proxy_stats& stats, const request_budget& budget);
+
+/// Cluster mode's families: `priava_tokend_cluster_leader` and `priava_tokend_cluster_etcd_up`.
+std::string render_cluster_metrics(const cluster_status& status);
 
 /// The Prometheus text exposition (format 0.0.4) of everything the daemon reports.
 std::string render_metrics(const keeper_status& status, const refresh_stats& stats,

@@ -6,6 +6,7 @@
 #include <priava_tokend/api/proxy_endpoint.hpp>
 #include <priava_tokend/api/request_parser.hpp>
 #include <priava_tokend/api/routes.hpp>
+#include <priava_tokend/cluster/cluster_member.hpp>
 #include <priava_tokend/core/asio.hpp>
 #include <priava_tokend/core/logger.hpp>
 #include <priava_tokend/keeper/token_keeper.hpp>
@@ -31,6 +32,9 @@ class socket_api {
     void serve_proxy(proxy_endpoint* proxy) noexcept { proxy_ = proxy; }
     proxy_endpoint* proxy() const noexcept { return proxy_; }
 
+    /// Shows `cluster` in `/v1/status` and the metrics from now on (null: not in cluster mode).
+    void show_cluster(const cluster_member* cluster) noexcept { cluster_ = cluster; }
+
     request_counters& counters() noexcept { return counters_; }
     connection_stats& connections() noexcept { return connections_; }
 
@@ -46,6 +50,7 @@ class socket_api {
     request_counters counters_;
     connection_stats connections_;
     proxy_endpoint* proxy_ = nullptr;
+    const cluster_member* cluster_ = nullptr;
 
     struct cached_token {
         std::uint64_t generation = 0;

@@ -63,6 +63,20 @@ struct config {
         std::optional<std::string> listen_tcp; ///< `127.0.0.1:8445`, `[::1]:8445`: loopback only
         std::optional<std::string> tcp_auth_token_file;
     } proxy;
+    /// Cluster mode (docs/cluster.md): several daemons share one credential through etcd.
+    struct cluster_section {
+        std::vector<std::string> etcd_endpoints; ///< empty: no cluster
+        std::string name = "default";            ///< the key prefix `/priava-tokend/<name>/`
+        std::string node;                        ///< empty in the file: the host name
+        milliseconds lease_ttl{10'000};
+        std::string encryption_key_file;
+        std::optional<std::string> ca_file;
+        std::optional<std::string> cert_file;
+        std::optional<std::string> key_file;
+        std::optional<std::string> username;
+        std::optional<std::string> password_file;
+        bool enabled() const noexcept { return !etcd_endpoints.empty(); }
+    } cluster;
     struct log_section {
         log_format format = log_format::text;
         log_level level = log_level::info;

@@ -3,6 +3,7 @@
 #include <priava_tokend/api/socket_api.hpp>
 #include <priava_tokend/api/socket_server.hpp>
 #include <priava_tokend/api/unix_listener.hpp>
+#include <priava_tokend/cluster/cluster_member.hpp>
 #include <priava_tokend/config/config.hpp>
 #include <priava_tokend/core/logger.hpp>
 #include <priava_tokend/core/notifier.hpp>
@@ -39,6 +40,7 @@ class daemon_process {
         logger& log;
         token_store& store;
         const unix_listener& listener;
+        cluster_member* cluster = nullptr; ///< in cluster mode; `store` is then its store
     };
 
     /// Throws `std::runtime_error` naming the problem when the proxy cannot be set up.
@@ -75,6 +77,7 @@ class daemon_process {
     config_location where_;
     environment env_;
     sd_notifier notify_;
+    cluster_member* cluster_;
     std::unique_ptr<budget_gate> budget_; ///< with the proxy on; the keeper's requests pass it
     token_keeper keeper_;
     socket_api api_;
@@ -89,6 +92,7 @@ class daemon_process {
     bool keeper_alive_ = false;
     bool server_alive_ = false;
     bool tcp_alive_ = false;
+    bool cluster_alive_ = false;
     bool signals_alive_ = false;
     bool watchdog_alive_ = false;
     bool ready_ = false;

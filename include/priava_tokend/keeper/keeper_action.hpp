@@ -6,6 +6,7 @@
 #include <priava_tokend/keeper/stored_tokens.hpp>
 #include <priava_tokend/priava/token_request.hpp>
 
+#include <cstdint>
 #include <string>
 #include <variant>
 #include <vector>
@@ -38,6 +39,12 @@ struct read_code_file {
     std::string path;
 };
 
+/// Cluster mode, on a node that may not refresh: ask the leader for tokens newer than
+/// `generation` (a reader needs one).
+struct ask_leader {
+    std::uint64_t generation = 0;
+};
+
 /// Readers waiting for a change should look again.
 struct wake_readers {};
 
@@ -57,8 +64,8 @@ struct finish {};
 
 using keeper_action =
     std::variant<keeper_do::request_token, keeper_do::write_state, keeper_do::arm_timer,
-                 keeper_do::read_code_file, keeper_do::wake_readers, keeper_do::report_status,
-                 keeper_do::log, keeper_do::finish>;
+                 keeper_do::read_code_file, keeper_do::ask_leader, keeper_do::wake_readers,
+                 keeper_do::report_status, keeper_do::log, keeper_do::finish>;
 using keeper_actions = std::vector<keeper_action>;
 
 } // namespace priava_tokend

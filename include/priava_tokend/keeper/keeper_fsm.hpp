@@ -55,6 +55,19 @@ class keeper_fsm {
     keeper_actions reconfigure(keeper_settings settings);
     keeper_actions shutdown();
 
+    // --- cluster mode (docs/cluster.md; keeper_fsm_cluster.cpp) -------------------------------
+
+    /// Whether this keeper may send token requests: always outside cluster mode; in it, only on
+    /// the leader, while it holds its lease and the shared state is not another node's.
+    keeper_actions set_refresher(bool refresher);
+    bool refresher() const noexcept { return refresher_; }
+    /// Newer tokens committed by the cluster's leader: taken when `tokens.generation` is above
+    /// the newest held and no request is in flight; older ones are never taken.
+    keeper_actions shared_state(stored_tokens tokens);
+    /// The cluster lost the chain (a refresh in flight on a node that died uncommitted): as a
+    /// rejection, a person must make a new code.
+    keeper_actions chain_lost(std::string why);
+
     // --- readers: their arrivals are events; their answers are in reader_answers.hpp -------
 
     /// What a waiting reader compares against: the requests settled and the generation held
@@ -177,6 +190,7 @@ class keeper_fsm {
     std::optional<error_record> last_error_;
     std::optional<std::string> persist_error_;
     refresh_stats stats_;
+    bool refresher_ = true;
 };
 
 } // namespace priava_tokend

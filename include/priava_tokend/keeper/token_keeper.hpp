@@ -36,6 +36,23 @@ class token_keeper {
     /// Applies new settings (SIGHUP); the token and the refresh token stay.
     void reconfigure(keeper_settings settings);
 
+    // --- cluster mode (keeper_fsm's cluster events) -------------------------------------------
+
+    void set_refresher(bool refresher) { apply(fsm_.set_refresher(refresher)); }
+    bool refresher() const noexcept { return fsm_.refresher(); }
+    void shared_state(stored_tokens tokens) { apply(fsm_.shared_state(std::move(tokens))); }
+    void chain_lost(std::string why) { apply(fsm_.chain_lost(std::move(why))); }
+    /// The generation of the newest tokens held or being written.
+    std::uint64_t stored_generation() const noexcept { return fsm_.stored_generation(); }
+    bool request_in_flight() const noexcept { return fsm_.request_in_flight(); }
+    /// Called when a reader needs newer tokens than this node may fetch itself.
+    void on_ask_leader(std::function<void(std::uint64_t generation)> callback) {
+        on_ask_leader_ = std::move(callback);
+    }
+    /// Starts a refresh now, as for a caller that saw a 401 (the leader's answer to
+    /// `on_ask_leader` on another node).
+    void refresh_now() { apply(fsm_.forced_refresh().actions); }
+
     /// Called after every change a supervisor may want to report (state, token, errors).
     void on_change(std::function<void()> callback) { on_change_ = std::move(callback); }
 
@@ -71,6 +88,11 @@ class token_keeper {
     void carry_out(const keeper_do::read_code_file& read);
     void carry_out(const keeper_do::arm_timer& arm);
     void carry_out(const keeper_do::wake_readers&) { readers_.notify_all(); }
+    void carry_out(const keeper_do::ask_leader& ask) {
+        if (on_ask_leader_) {
+            on_ask_leader_(ask.generation);
+        }
+    }
     void carry_out(const keeper_do::report_status&);
     void carry_out(const keeper_do::log& line) { log_.log(line.level, line.text); }
     void carry_out(const keeper_do::finish&);
@@ -89,6 +111,7 @@ class token_keeper {
     notifier readers_;
     bool finished_ = false;
     std::function<void()> on_change_;
+    std::function<void(std::uint64_t)> on_ask_leader_;
 };
 
 } // namespace priava_tokend

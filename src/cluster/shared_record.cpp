@@ -1,0 +1,104 @@
+#include <priava_tokend/cluster/shared_record.hpp>
+#include <priava_tokend/core/base64.hpp>
+#include <priava_tokend/core/parse_number.hpp>
+#include <priava_tokend/keeper/state_codec.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace priava_tokend {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::int64_t format_version = 1;
+
+std::string_view phase_name(shared_record::phase p) {
+    return p == shared_record::phase::ready ? "ready" : "refreshing";
+}
+
+/// What the tag covers besides the tokens: every field a fence or a reader acts on.
+std::string associated_data(std::string_view fingerprint, const shared_record& r) {
+    return std::string(fingerprint) + "|" + std::to_string(r.generation) + "|" +
+           std::string(phase_name(r.state)) + "|" + r.holder;
+}
+
+failure corrupt(std::string what) {
+    return make_failure(errc::state_corrupt, "the cluster's shared state " + std::move(what));
+}
+
+} // namespace
+
+std::string_view holder_node(std::string_view holder) {
+    return holder.substr(0, holder.find('/'));
+}
+
+std::string encode_shared_record(const shared_record& record, const state_cipher& cipher,
+                                 std::string_view fingerprint) {
+    json::object o;
+    o["format"] = format_version;
+    o["generation"] = std::to_string(record.generation);
+    o["phase"] = phase_name(record.state);
+    o["holder"] = record.holder;
+    if (record.tokens) {
+        const secret plain = encode_state(*record.tokens, fingerprint);
+        o["sealed"] =
+            encode_base64(cipher.seal(plain.reveal(), associated_data(fingerprint, record)));
+    }
+    return json::serialize(o);
+}
+
+outcome<shared_record> decode_shared_record(std::string_view text, const state_cipher& cipher,
+                                            std::string_view fingerprint) {
+    boost::system::error_code ec;
+    const json::value v = json::parse(text, ec);
+    const auto* o = ec ? nullptr : v.if_object();
+    if (o == nullptr) {
+        return corrupt("is not a JSON object");
+    }
+    const auto* format = o->if_contains("format");
+    if (format == nullptr || !format->is_int64() || format->get_int64() != format_version) {
+        return corrupt("has an unknown format (written by a newer priava-tokend?)");
+    }
+    shared_record r;
+    const auto* generation = o->if_contains("generation");
+    const auto* phase = o->if_contains("phase");
+    const auto* holder = o->if_contains("holder");
+    auto gen = generation != nullptr && generation->is_string()
+                   ? parse_number<std::uint64_t>(generation->get_string())
+                   : std::nullopt;
+    if (!gen || phase == nullptr || !phase->is_string() || holder == nullptr ||
+        !holder->is_string()) {
+        return corrupt("lacks its generation, phase or holder");
+    }
+    r.generation = *gen;
+    if (phase->get_string() == "refreshing") {
+        r.state = shared_record::phase::refreshing;
+    } else if (phase->get_string() != "ready") {
+        return corrupt("has an unknown phase");
+    }
+    r.holder = std::string(holder->get_string());
+    const auto* sealed = o->if_contains("sealed");
+    if (sealed == nullptr) {
+        return r;
+    }
+    auto bytes = sealed->is_string() ? decode_base64(sealed->get_string()) : std::nullopt;
+    if (!bytes) {
+        return corrupt("holds sealed tokens that are not base64");
+    }
+    auto plain = cipher.open(*bytes, associated_data(fingerprint, r));
+    if (!plain) {
+        return plain.error();
+    }
+    auto tokens = decode_state(plain->reveal(), fingerprint);
+    if (!tokens) {
+        return tokens.error();
+    }
+    if (tokens->generation != r.generation) {
+        return corrupt("holds tokens of another generation than its envelope says");
+    }
+    r.tokens = std::move(*tokens);
+    return r;
+}
+
+} // namespace priava_tokend

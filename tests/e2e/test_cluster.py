@@ -1,0 +1,228 @@
+"""Cluster mode (SPEC §9, docs/cluster.md): three daemons share one credential through a real
+three-member etcd; the fake Priava counts every use of every refresh token it issued."""
+
+import base64
+import json
+import os
+import signal
+import time
+import unittest
+
+from etcd_cluster import EtcdCluster
+from harness import E2ETestCase, request
+
+LEASE = "2s"
+
+
+def wait_for(predicate, seconds, what):
+    """Polls `predicate` until it returns something true; fails naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %ss waiting for %s" % (seconds, what))
+        time.sleep(0.05)
+
+
+class ClusterTestCase(E2ETestCase):
+    fake_expires_in = 4
+
+    def setUp(self):
+        super().setUp()
+        self.etcd = EtcdCluster(os.path.join(self.dir, "etcd"), size=3)
+        self.addCleanup(self.etcd.close)
+        self.key_file = os.path.join(self.dir, "cluster.key")
+        with open(self.key_file, "wb") as f:
+            f.write(base64.b64encode(os.urandom(32)) + b"\n")
+        os.chmod(self.key_file, 0o600)
+
+    def tearDown(self):
+        if os.environ.get("CLUSTER_TEST_LOGS"):
+            for d in self.daemons:
+                if os.path.exists(d.log_path):
+                    print("--- %s\n%s" % (d.name, d.logs()[-6000:]))
+        super().tearDown()
+
+    def node(self, name, key_file=None, start=True, **overrides):
+        cluster = {"etcd_endpoints": self.etcd.endpoints, "name": "test", "node": name,
+                   "lease_ttl": LEASE, "encryption_key_file": key_file or self.key_file}
+        d = self.daemon(name=name, state_path=os.path.join(self.dir, name + ".state.json"),
+                        cluster=cluster, **overrides)
+        if start:
+            d.start(wait_ready=False)
+        return d
+
+    def three_nodes(self):
+        """n1 bootstrapped (it brings the credential to etcd), then n2 and n3 join."""
+        first = self.node("n1", start=False)
+        result = first.bootstrap()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        first.start()
+        nodes = [first, self.node("n2"), self.node("n3")]
+        for d in nodes:
+            wait_for(lambda d=d: self.serving(d), 20, d.name + " serving")
+        return nodes
+
+    @staticmethod
+    def serving(d):
+        try:
+            return d.token()
+        except Exception:
+            return None
+
+    @staticmethod
+    def cluster_of(d):
+        try:
+            return d.status()["cluster"]
+        except Exception:
+            return None
+
+    def leader(self, nodes):
+        leaders = [d for d in nodes if d.proc and d.proc.poll() is None and
+                   (self.cluster_of(d) or {}).get("role") == "leader"]
+        return leaders[0] if len(leaders) == 1 else None
+
+    def assert_each_refresh_token_used_once(self):
+        stats = self.fake.stats()
+        self.assertEqual(stats["reuse_attempts"], 0, stats)
+
+
+class SharedCredential(ClusterTestCase):
+    def test_every_node_serves_the_same_token_and_no_refresh_token_is_used_twice(self):
+        nodes = self.three_nodes()
+        leader = wait_for(lambda: self.leader(nodes), 10, "one leader")
+        wait_for(lambda: all((self.cluster_of(d) or {}).get("leader") == leader.name
+                             for d in nodes), 10, "every node to know the leader")
+        for d in nodes:
+            c = self.cluster_of(d)
+            self.assertEqual(c["etcd"], "ok")
+            self.assertEqual(c["leader"], leader.name)
+            self.assertEqual(c["role"], "leader" if d is leader else "follower")
+        # Tokens live 4 s: several refreshes, each reaching every node.
+        wait_for(lambda: all((self.serving(d) or {}).get("generation", 0) >= 5 for d in nodes),
+                 40, "generation 5 everywhere")
+        def same_token():
+            answers = [self.serving(d) for d in nodes]
+            return all(answers) and len({(a["generation"], a["access_token"])
+                                         for a in answers}) == 1
+        wait_for(same_token, 10, "the same token on every node")
+        self.assert_each_refresh_token_used_once()
+        self.assertGreaterEqual(self.fake.stats()["refresh_grants"], 4)
+        metrics = request(leader.socket, "GET", "/metrics")[2].decode()
+        self.assertIn("priava_tokend_cluster_leader 1", metrics)
+        self.assertIn("priava_tokend_cluster_etcd_up 1", metrics)
+        follower = next(d for d in nodes if d is not leader)
+        self.assertIn("priava_tokend_cluster_leader 0",
+                      request(follower.socket, "GET", "/metrics")[2].decode())
+        # etcd's data alone reveals no token.
+        stored = self.etcd.get("/priava-tokend/test/state")
+        self.assertNotIn(self.fake.refresh_token(), stored)
+        self.assertNotIn(self.serving(leader)["access_token"], stored)
+
+    def test_a_follower_long_poll_gets_the_leaders_next_generation(self):
+        nodes = self.three_nodes()
+        leader = wait_for(lambda: self.leader(nodes), 10, "one leader")
+        follower = next(d for d in nodes if d is not leader)
+        now = self.serving(follower)["generation"]
+        status, _, body = follower.get("/v1/token?newer_than=%d&wait=15" % now, timeout=20)
+        self.assertEqual(status, 200, body)
+        self.assertGreater(body["generation"], now)
+
+    def test_a_forced_refresh_on_a_follower_is_done_by_the_leader(self):
+        self.fake.set_expires_in(3600)
+        nodes = self.three_nodes()
+        leader = wait_for(lambda: self.leader(nodes), 10, "one leader")
+        follower = next(d for d in nodes if d is not leader)
+        before = self.fake.stats()["refresh_grants"]
+        now = self.serving(follower)["generation"]
+        status, _, body = follower.post("/v1/token/refresh", timeout=20)
+        self.assertEqual(status, 200, body)
+        self.assertGreater(body["generation"], now)
+        self.assertEqual(self.fake.stats()["refresh_grants"], before + 1)
+        self.assert_each_refresh_token_used_once()
+
+
+class Failover(ClusterTestCase):
+    def test_a_killed_leader_is_replaced_within_the_lease(self):
+        nodes = self.three_nodes()
+        leader = wait_for(lambda: self.leader(nodes), 10, "one leader")
+        leader.proc.send_signal(signal.SIGKILL)
+        leader.proc.wait()
+        killed = time.monotonic()
+        rest = [d for d in nodes if d is not leader]
+        successor = wait_for(lambda: self.leader(rest), 2 + 2 + 1, "a new leader")
+        self.assertLessEqual(time.monotonic() - killed, 2 + 2 + 1)
+        generation = self.fake.stats()["refresh_grants"]
+        wait_for(lambda: self.fake.stats()["refresh_grants"] > generation, 20,
+                 "a refresh by the new leader")
+        for d in rest:
+            wait_for(lambda d=d: self.serving(d), 10, d.name + " serving")
+        self.assert_each_refresh_token_used_once()
+
+    def test_a_paused_leader_neither_refreshes_nor_commits_after_it_resumes(self):
+        nodes = self.three_nodes()
+        leader = wait_for(lambda: self.leader(nodes), 10, "one leader")
+        leader.proc.send_signal(signal.SIGSTOP)
+        try:
+            rest = [d for d in nodes if d is not leader]
+            successor = wait_for(lambda: self.leader(rest), 6, "a new leader")
+            # Past the paused node's own refresh time: its timer is due when it wakes.
+            grants = self.fake.stats()["refresh_grants"]
+            wait_for(lambda: self.fake.stats()["refresh_grants"] >= grants + 2, 20,
+                     "two refreshes by the new leader")
+        finally:
+            mark = len(leader.logs())  # it says nothing while stopped
+            leader.proc.send_signal(signal.SIGCONT)
+        wait_for(lambda: (self.cluster_of(leader) or {}).get("role") == "follower", 10,
+                 "the resumed node to follow")
+        wait_for(lambda: (self.serving(leader) or {}).get("generation", 0) >=
+                 (self.serving(successor) or {}).get("generation", 1 << 60), 10,
+                 "the resumed node to catch up")
+        said = leader.logs()[mark:]
+        self.assertNotIn("token refreshed", said)
+        self.assert_each_refresh_token_used_once()
+
+    def test_etcd_without_quorum_stops_refreshing_and_both_resume(self):
+        nodes = self.three_nodes()
+        wait_for(lambda: self.leader(nodes), 10, "one leader")
+        self.etcd.kill(1)
+        self.etcd.kill(2)
+        wait_for(lambda: all((self.cluster_of(d) or {}).get("etcd") == "unreachable"
+                             for d in nodes), 15, "every node to see etcd unreachable")
+        grants = self.fake.stats()["refresh_grants"]
+        served = [self.serving(d) for d in nodes]
+        self.assertTrue(all(served), "nodes keep serving the held token")
+        # No node refreshes while etcd has no quorum: a token lifetime passes without a grant.
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            self.assertEqual(self.fake.stats()["refresh_grants"], grants)
+            time.sleep(0.2)
+        for d in nodes:
+            self.assertEqual(self.cluster_of(d)["role"] != "leader", True)
+        self.etcd.start(1)
+        self.etcd.start(2)
+        wait_for(lambda: all((self.cluster_of(d) or {}).get("etcd") == "ok" for d in nodes), 20,
+                 "etcd ok again everywhere")
+        wait_for(lambda: self.leader(nodes), 10, "a leader again")
+        wait_for(lambda: all((self.serving(d) or {}).get("generation", 0) > served[0]["generation"]
+                             for d in nodes), 30, "refreshing again")
+        self.assert_each_refresh_token_used_once()
+
+
+class EncryptionKey(ClusterTestCase):
+    def test_a_node_with_another_key_refuses_to_serve_and_says_why(self):
+        self.three_nodes()
+        other = os.path.join(self.dir, "other.key")
+        with open(other, "wb") as f:
+            f.write(base64.b64encode(os.urandom(32)) + b"\n")
+        os.chmod(other, 0o600)
+        stranger = self.node("n4", key_file=other)
+        self.assertEqual(stranger.proc.wait(timeout=20), 78)
+        self.assertIn("does not decrypt with this encryption_key_file", stranger.logs())
+        self.assertFalse(os.path.exists(stranger.socket))
+
+
+if __name__ == "__main__":
+    unittest.main()
