@@ -9,10 +9,12 @@
 #include <priava_tokend/core/run_to_completion.hpp>
 #include <priava_tokend/core/sha256.hpp>
 #include <priava_tokend/core/unique_fd.hpp>
+#include <priava_tokend/daemon/cluster_node.hpp>
 #include <priava_tokend/daemon/priava_connection.hpp>
 #include <priava_tokend/keeper/credential_fingerprint.hpp>
 #include <priava_tokend/keeper/state_codec.hpp>
 #include <priava_tokend/keeper/state_file.hpp>
+#include <priava_tokend/keeper/state_file_store.hpp>
 #include <priava_tokend/keeper/state_lock.hpp>
 #include <priava_tokend/priava/form_encoding.hpp>
 
@@ -212,6 +214,85 @@ int exchange_here(const config& cfg, const priava_connection& connection, const 
     return to_int(exit_code::ok);
 }
 
+/// Cluster mode with no daemon on this node (docs/cluster.md): the exchange is fenced in etcd
+/// like a leader's refresh (an intent first, the commit after), so that no running leader
+/// refreshes the old chain meanwhile, and the new chain reaches every node.
+int exchange_into_cluster(const config& cfg, const environment& env,
+                          const priava_connection& connection, const secret& code, bool force,
+                          std::ostream& out, std::ostream& err) {
+    net::io_context io{1};
+    logger log(log_format::text, log_level::warning, false);
+    state_file_store local(cfg.state.path, credential_fingerprint(cfg.priava), io.get_executor());
+    auto node = open_cluster_node(io.get_executor(), cfg, env, local, log);
+    if (!node) {
+        err << "priava-tokend: " << node.error().message << '\n';
+        return to_int(exit_code::configuration);
+    }
+    cluster_member& member = *node->member;
+    const auto limit = cfg.cluster.etcd_endpoints.size() * cfg.cluster.lease_ttl + 5s;
+    auto current = run_to_completion(io, member.read(), limit);
+    if (!current || !*current) {
+        err << "priava-tokend: cannot read the cluster's state in etcd: "
+            << (current ? current->error().message : std::string("no answer")) << '\n';
+        return to_int(exit_code::unavailable);
+    }
+    const std::optional<shared_record>& before = **current;
+    if (before && !force) {
+        err << "priava-tokend: the cluster '" << cfg.cluster.name
+            << "' already holds this credential (generation " << before->generation
+            << (before->state == shared_record::phase::refreshing
+                    ? ", with a token request of node " + std::string(holder_node(before->holder)) +
+                          " in flight"
+                    : std::string{})
+            << "); use --force to replace it once the new code has been exchanged\n";
+        return to_int(exit_code::failed);
+    }
+    auto fenced = run_to_completion(io, member.begin_bootstrap(), limit);
+    if (!fenced || !*fenced) {
+        err << "priava-tokend: " << (fenced ? fenced->error().message : "etcd did not answer")
+            << "; try again\n";
+        return to_int(exit_code::temporary);
+    }
+    const secret body =
+        token_request_body(connection.credentials, grant_type::authorization_code, code);
+    auto outcome =
+        run_to_completion(io, connection.client->request(body), cfg.refresh.request_timeout + 5s);
+    const auto refused = outcome ? unless_tokens(*outcome, code, connection, err)
+                                 : std::optional<int>{to_int(exit_code::temporary)};
+    if (refused) {
+        run_to_completion(io, member.abandon_intent(), limit); // the chain before stays
+        return *refused;
+    }
+    auto& tokens = std::get<token_set>(*outcome);
+    const auto now = std::chrono::system_clock::now();
+    const stored_tokens stored{std::move(*tokens.refresh_token),
+                               std::move(tokens.access_token),
+                               now + tokens.expires_in,
+                               now,
+                               (before ? before->generation : 0) + 1,
+                               sha256_hex(code.reveal())};
+    // The node's own copy first: a daemon started here commits it if this process cannot.
+    const auto written =
+        write_state_file(cfg.state.path, encode_state(stored, credential_fingerprint(cfg.priava)));
+    if (written) {
+        give_to_directory_owner(cfg.state.path);
+    }
+    auto committed = run_to_completion(io, member.commit(stored), limit);
+    if (!committed || !*committed) {
+        err << "priava-tokend: the code was exchanged but not committed to etcd ("
+            << (committed ? committed->error().message : std::string("no answer")) << "); "
+            << (written ? "start the daemon on this node: it commits " + cfg.state.path
+                        : "the new tokens are lost: fix etcd and bootstrap with a new code")
+            << '\n';
+        return to_int(exit_code::failed);
+    }
+    out << "bootstrapped: generation " << stored.generation << " committed to the cluster '"
+        << cfg.cluster.name << "' and written to " << cfg.state.path
+        << "; the access token expires " << format_rfc3339(stored.expires_at) << " (in "
+        << describe_seconds(tokens.expires_in) << ")\n";
+    return to_int(exit_code::ok);
+}
+
 } // namespace
 
 int bootstrap_command(const command_line& line, const environment& env, std::istream& in,
@@ -243,6 +324,13 @@ int bootstrap_command(const command_line& line, const environment& env, std::ist
     if (!connection) {
         err << "priava-tokend: " << connection.error().message << '\n';
         return to_int(exit_code::configuration);
+    }
+    if (cfg.cluster.enabled()) {
+        if (auto writable = check_writable(cfg.state.path); !writable) {
+            err << "priava-tokend: " << writable.error().message << '\n';
+            return to_int(exit_code::configuration);
+        }
+        return exchange_into_cluster(cfg, env, *connection, *code, line.force, out, err);
     }
     const auto generation = first_generation(cfg, line.force);
     if (!generation) {

@@ -336,17 +336,19 @@ void cluster_member::decide_role() {
     bool blocked = false;
     if (record_ && record_->state == shared_record::phase::refreshing &&
         record_->holder != holder_) {
-        // Another node's refresh may be in flight: its refresh token may be spent already.
-        blocked = true;
+        // Another node's token request may be in flight, its refresh token spent already:
+        // nobody sends it again. Once the holder had time to commit and did not, the chain is
+        // lost; a new code then starts another one, over the dead intent.
         if (!foreign_ || foreign_->revision != state_rev_) {
             foreign_ = foreign_intent{state_rev_, now, false};
-        } else if (leading && !foreign_->reported &&
+        } else if (!foreign_->reported &&
                    now - foreign_->seen > request_timeout_ + settings_.lease_ttl) {
             foreign_->reported = true;
             keeper_->chain_lost("node " + std::string(holder_node(record_->holder)) +
-                                " sent a refresh to Priava and stopped before committing its "
-                                "answer; the refresh token it used may be spent");
+                                " sent a token request to Priava and stopped before committing "
+                                "its answer; the refresh token it used may be spent");
         }
+        blocked = !foreign_->reported;
     } else {
         foreign_.reset();
     }
@@ -368,14 +370,64 @@ net::awaitable<outcome<void>> cluster_member::begin_request() {
         co_return make_failure(errc::server_error,
                                "this node is not the cluster's leader; no token request sent");
     }
+    co_return co_await begin_intent(true);
+}
+
+net::awaitable<outcome<void>> cluster_member::begin_bootstrap() {
+    co_return co_await begin_intent(false);
+}
+
+net::awaitable<outcome<std::optional<shared_record>>> cluster_member::read() {
+    auto kv = co_await etcd_.get(prefix_ + "state");
+    if (!kv) {
+        co_return kv.error();
+    }
+    if (!*kv) {
+        record_.reset();
+        state_rev_ = 0;
+        replaced_.clear();
+        co_return std::optional<shared_record>{};
+    }
+    auto r = decode_shared_record((*kv)->value, cipher_, fingerprint_);
+    if (!r) {
+        co_return r.error();
+    }
+    record_ = *r;
+    state_rev_ = (*kv)->mod_revision;
+    replaced_ = (*kv)->value;
+    co_return std::optional<shared_record>{std::move(*r)};
+}
+
+net::awaitable<outcome<void>> cluster_member::abandon_intent() {
+    if (intent_rev_ == 0) {
+        co_return outcome<void>{};
+    }
+    const std::vector<etcd_compare> ours{
+        {prefix_ + "state", etcd_compare::field::mod_revision, intent_rev_, {}}};
+    std::vector<etcd_write> restore{{prefix_ + "state", replaced_, 0}};
+    if (replaced_.empty()) {
+        restore.front().value.reset(); // there was no state before: remove the intent
+    }
+    auto put = co_await etcd_.txn(ours, restore);
+    intent_rev_ = 0;
+    if (!put) {
+        co_return put.error();
+    }
+    co_return outcome<void>{};
+}
+
+net::awaitable<outcome<void>> cluster_member::begin_intent(bool as_leader) {
     shared_record intent;
     intent.generation = record_ ? record_->generation : 0;
     intent.state = shared_record::phase::refreshing;
     intent.holder = holder_;
     intent.tokens = record_ ? record_->tokens : std::nullopt;
-    const std::vector<etcd_compare> fence{
-        {prefix_ + "state", etcd_compare::field::mod_revision, state_rev_, {}},
-        {prefix_ + "leader", etcd_compare::field::create_revision, leader_rev_, {}}};
+    std::vector<etcd_compare> fence{
+        {prefix_ + "state", etcd_compare::field::mod_revision, state_rev_, {}}};
+    if (as_leader) {
+        fence.push_back(
+            {prefix_ + "leader", etcd_compare::field::create_revision, leader_rev_, {}});
+    }
     const std::vector<etcd_write> put_intent{
         {prefix_ + "state", encode_shared_record(intent, cipher_, fingerprint_), 0}};
     auto put = co_await etcd_.txn(fence, put_intent);

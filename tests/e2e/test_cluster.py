@@ -211,6 +211,59 @@ class Failover(ClusterTestCase):
         self.assert_each_refresh_token_used_once()
 
 
+class Bootstrap(ClusterTestCase):
+    fake_expires_in = 3600
+
+    def test_a_new_code_on_a_node_without_daemon_replaces_the_chain_everywhere(self):
+        nodes = self.three_nodes()
+        before = self.serving(nodes[0])["generation"]
+        spare = self.node("n4", start=False)
+        refused = spare.bootstrap()
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("already holds this credential", refused.stderr)
+        result = spare.bootstrap(None, "--force")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("committed to the cluster 'test'", result.stdout)
+        for d in nodes:
+            wait_for(lambda d=d: (self.serving(d) or {}).get("generation", 0) == before + 1, 10,
+                     d.name + " to take the new chain")
+        leader = wait_for(lambda: self.leader(nodes), 10, "one leader")
+        status, _, body = leader.post("/v1/token/refresh", timeout=20)
+        self.assertEqual(status, 200, body)
+        self.assert_each_refresh_token_used_once()
+
+    def test_a_refused_code_leaves_the_clusters_chain_as_it_was(self):
+        nodes = self.three_nodes()
+        spare = self.node("n4", start=False)
+        result = spare.bootstrap("not-a-code-priava-issued", "--force")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("Priava rejected the authorization code", result.stderr)
+        envelope = json.loads(self.etcd.get("/priava-tokend/test/state"))
+        self.assertEqual(envelope["phase"], "ready")
+        leader = wait_for(lambda: self.leader(nodes), 10, "one leader")
+        status, _, body = leader.post("/v1/token/refresh", timeout=20)
+        self.assertEqual(status, 200, body)
+        self.assert_each_refresh_token_used_once()
+
+    def test_a_dead_nodes_intent_becomes_chain_lost_and_a_new_code_recovers(self):
+        nodes = self.three_nodes()
+        envelope = json.loads(self.etcd.get("/priava-tokend/test/state"))
+        # A node that wrote its intent and vanished: its refresh token may be spent.
+        ghost = {"format": 1, "generation": envelope["generation"], "phase": "refreshing",
+                 "holder": "ghost/00000001"}
+        self.etcd.put("/priava-tokend/test/state", json.dumps(ghost))
+        for d in nodes:
+            d.wait_status(lambda s: s["state"] == "reauth_required", 20)
+            self.assertEqual(d.status()["last_error"]["error"], "chain_lost")
+            self.assertIn("ghost", d.status()["last_error"]["error_description"])
+        leader = wait_for(lambda: self.leader(nodes), 10, "one leader")
+        result = leader.bootstrap()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        for d in nodes:
+            d.wait_status(lambda s: s["state"] == "valid", 10)
+        self.assert_each_refresh_token_used_once()
+
+
 class EncryptionKey(ClusterTestCase):
     def test_a_node_with_another_key_refuses_to_serve_and_says_why(self):
         self.three_nodes()

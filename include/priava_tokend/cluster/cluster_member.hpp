@@ -45,10 +45,20 @@ class cluster_member {
     /// Commits new tokens over this node's intent (or the state it last saw).
     net::awaitable<outcome<void>> commit(const stored_tokens& tokens);
 
+    // --- `bootstrap` with no daemon running on this node ---------------------------------------
+
+    /// The shared state as etcd holds it now (nothing when there is none yet).
+    net::awaitable<outcome<std::optional<shared_record>>> read();
+    /// The intent of a code exchange: fenced by the state just `read`, not by the lead.
+    net::awaitable<outcome<void>> begin_bootstrap();
+    /// Puts back the state the intent replaced (the code was refused: the chain before stays).
+    net::awaitable<outcome<void>> abandon_intent();
+
     cluster_status status() const;
     const std::string& holder() const noexcept { return holder_; }
 
   private:
+    net::awaitable<outcome<void>> begin_intent(bool as_leader);
     net::awaitable<void> tick();
     net::awaitable<bool> keep_lease();
     net::awaitable<void> elect();
@@ -79,6 +89,7 @@ class cluster_member {
     std::optional<shared_record> record_;
     std::int64_t state_rev_ = 0;  ///< mod_revision of the state key as last seen; 0: absent
     std::int64_t intent_rev_ = 0; ///< our open intent's revision
+    std::string replaced_;        ///< the state key's value our intent replaced
     struct foreign_intent {
         std::int64_t revision = 0;
         std::chrono::steady_clock::time_point seen;
