@@ -3,10 +3,15 @@
 #include <priava_tokend/core/duration.hpp>
 #include <priava_tokend/core/exit_code.hpp>
 #include <priava_tokend/core/file_path.hpp>
+#include <priava_tokend/core/run_to_completion.hpp>
+#include <priava_tokend/daemon/cluster_node.hpp>
 #include <priava_tokend/daemon/priava_connection.hpp>
 #include <priava_tokend/keeper/credential_fingerprint.hpp>
 #include <priava_tokend/keeper/state_file.hpp>
+#include <priava_tokend/keeper/state_file_store.hpp>
 #include <priava_tokend/priava/tls_context.hpp>
+
+#include <boost/asio/io_context.hpp>
 
 #include <ostream>
 
@@ -14,6 +19,8 @@
 
 namespace priava_tokend {
 namespace {
+
+using namespace std::chrono_literals;
 
 /// Collects what is wrong, each with its key and fix, as check-config prints it.
 class findings {
@@ -103,6 +110,47 @@ std::string check_places(const config& cfg, findings& found) {
     return summary;
 }
 
+/// Cluster mode: the key file, the etcd settings, and a read of the shared state through them;
+/// a one-line summary.
+std::string check_cluster(const config& cfg, const environment& env, findings& found) {
+    net::io_context io{1};
+    logger log(log_format::text, log_level::error, false);
+    state_file_store local(cfg.state.path, credential_fingerprint(cfg.priava), io.get_executor());
+    auto node = open_cluster_node(io.get_executor(), cfg, env, local, log);
+    if (!node) {
+        const auto& m = node.error().message;
+        const bool key = m.starts_with("cluster.encryption_key_file");
+        found.add(key ? "cluster.encryption_key_file" : "cluster", m,
+                  key ? "create it once (openssl rand -base64 32 > FILE; chmod 600 FILE) and copy "
+                        "the same file to every node"
+                      : "see the message");
+        return {};
+    }
+    const auto limit = cfg.cluster.etcd_endpoints.size() * cfg.cluster.lease_ttl + 5s;
+    auto state = run_to_completion(io, node->member->read(), limit);
+    if (!state || !*state) {
+        const std::string m = state ? state->error().message : "no answer from etcd";
+        const bool decrypt = state &&
+                             state->error().code != make_error_code(errc::connection_lost) &&
+                             state->error().code != make_error_code(errc::request_timeout) &&
+                             state->error().code != make_error_code(errc::connect_failed);
+        found.add(decrypt ? "cluster.encryption_key_file" : "cluster.etcd_endpoints", m,
+                  decrypt ? "use the same key file and [priava] settings as the other nodes"
+                          : "start etcd, or list its members' client URLs");
+        return {};
+    }
+    const auto& record = **state;
+    return "'" + cfg.cluster.name + "' on etcd (" +
+           std::to_string(cfg.cluster.etcd_endpoints.size()) + " endpoint" +
+           (cfg.cluster.etcd_endpoints.size() == 1 ? "" : "s") + "): " +
+           (record ? "generation " + std::to_string(record->generation) +
+                         (record->state == shared_record::phase::ready
+                              ? ", decrypts with this key"
+                              : ", a token request of " + std::string(holder_node(record->holder)) +
+                                    " in flight")
+                   : std::string("no shared state yet (bootstrap on one node)"));
+}
+
 void print_summary(const config& cfg, const config_location& where,
                    const std::string& secret_source, const std::string& state_summary,
                    std::ostream& out) {
@@ -135,11 +183,16 @@ int check_config_command(const command_line& line, const environment& env, std::
     const std::string secret_source = check_connection(cfg, env, found);
     check_files(cfg, env, found);
     const std::string state_summary = check_places(cfg, found);
+    const std::string cluster_summary =
+        cfg.cluster.enabled() ? check_cluster(cfg, env, found) : std::string{};
     if (found.count() > 0) {
         err << found.counted() << " found\n";
         return to_int(exit_code::configuration);
     }
     print_summary(cfg, where, secret_source, state_summary, out);
+    if (cfg.cluster.enabled()) {
+        out << "  cluster       " << cluster_summary << '\n';
+    }
     return to_int(exit_code::ok);
 }
 

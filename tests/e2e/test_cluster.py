@@ -265,6 +265,22 @@ class Bootstrap(ClusterTestCase):
 
 
 class EncryptionKey(ClusterTestCase):
+    def test_check_config_reads_the_shared_state_with_the_key(self):
+        self.three_nodes()
+        good = self.node("n5", start=False)
+        result = good.cli("check-config", "--config", good.config)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertRegex(result.stdout, r"cluster +'test' on etcd \(3 endpoints\): generation \d+")
+        other = os.path.join(self.dir, "other.key")
+        with open(other, "wb") as f:
+            f.write(base64.b64encode(os.urandom(32)) + b"\n")
+        os.chmod(other, 0o600)
+        bad = self.node("n6", key_file=other, start=False)
+        result = bad.cli("check-config", "--config", bad.config)
+        self.assertEqual(result.returncode, 78)
+        self.assertIn("cluster.encryption_key_file", result.stderr)
+        self.assertIn("does not decrypt", result.stderr)
+
     def test_a_node_with_another_key_refuses_to_serve_and_says_why(self):
         self.three_nodes()
         other = os.path.join(self.dir, "other.key")
