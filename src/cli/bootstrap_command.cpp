@@ -214,6 +214,50 @@ int exchange_here(const config& cfg, const priava_connection& connection, const 
     return to_int(exit_code::ok);
 }
 
+void refuse_replacing(const config& cfg, const shared_record& before, std::ostream& err) {
+    err << "priava-tokend: the cluster '" << cfg.cluster.name
+        << "' already holds this credential (generation " << before.generation
+        << (before.state == shared_record::phase::refreshing
+                ? ", with a token request of node " + std::string(holder_node(before.holder)) +
+                      " in flight"
+                : std::string{})
+        << "); use --force to replace it once the new code has been exchanged\n";
+}
+
+/// The new chain: the node's own copy first (a daemon started here commits it if this process
+/// cannot), then the commit over the intent.
+int commit_exchanged(const config& cfg, net::io_context& io, cluster_member& member,
+                     token_set& tokens, const secret& code, std::uint64_t generation,
+                     std::ostream& out, std::ostream& err) {
+    const auto now = std::chrono::system_clock::now();
+    const stored_tokens stored{std::move(*tokens.refresh_token),
+                               std::move(tokens.access_token),
+                               now + tokens.expires_in,
+                               now,
+                               generation,
+                               sha256_hex(code.reveal())};
+    const auto written =
+        write_state_file(cfg.state.path, encode_state(stored, credential_fingerprint(cfg.priava)));
+    if (written) {
+        give_to_directory_owner(cfg.state.path);
+    }
+    const auto limit = cfg.cluster.etcd_endpoints.size() * cfg.cluster.lease_ttl + 5s;
+    auto committed = run_to_completion(io, member.commit(stored), limit);
+    if (!committed || !*committed) {
+        err << "priava-tokend: the code was exchanged but not committed to etcd ("
+            << (committed ? committed->error().message : std::string("no answer")) << "); "
+            << (written ? "start the daemon on this node: it commits " + cfg.state.path
+                        : "the new tokens are lost: fix etcd and bootstrap with a new code")
+            << '\n';
+        return to_int(exit_code::failed);
+    }
+    out << "bootstrapped: generation " << stored.generation << " committed to the cluster '"
+        << cfg.cluster.name << "' and written to " << cfg.state.path
+        << "; the access token expires " << format_rfc3339(stored.expires_at) << " (in "
+        << describe_seconds(tokens.expires_in) << ")\n";
+    return to_int(exit_code::ok);
+}
+
 /// Cluster mode with no daemon on this node (docs/cluster.md): the exchange is fenced in etcd
 /// like a leader's refresh (an intent first, the commit after), so that no running leader
 /// refreshes the old chain meanwhile, and the new chain reaches every node.
@@ -238,13 +282,7 @@ int exchange_into_cluster(const config& cfg, const environment& env,
     }
     const std::optional<shared_record>& before = **current;
     if (before && !force) {
-        err << "priava-tokend: the cluster '" << cfg.cluster.name
-            << "' already holds this credential (generation " << before->generation
-            << (before->state == shared_record::phase::refreshing
-                    ? ", with a token request of node " + std::string(holder_node(before->holder)) +
-                          " in flight"
-                    : std::string{})
-            << "); use --force to replace it once the new code has been exchanged\n";
+        refuse_replacing(cfg, *before, err);
         return to_int(exit_code::failed);
     }
     auto fenced = run_to_completion(io, member.begin_bootstrap(), limit);
@@ -263,34 +301,8 @@ int exchange_into_cluster(const config& cfg, const environment& env,
         run_to_completion(io, member.abandon_intent(), limit); // the chain before stays
         return *refused;
     }
-    auto& tokens = std::get<token_set>(*outcome);
-    const auto now = std::chrono::system_clock::now();
-    const stored_tokens stored{std::move(*tokens.refresh_token),
-                               std::move(tokens.access_token),
-                               now + tokens.expires_in,
-                               now,
-                               (before ? before->generation : 0) + 1,
-                               sha256_hex(code.reveal())};
-    // The node's own copy first: a daemon started here commits it if this process cannot.
-    const auto written =
-        write_state_file(cfg.state.path, encode_state(stored, credential_fingerprint(cfg.priava)));
-    if (written) {
-        give_to_directory_owner(cfg.state.path);
-    }
-    auto committed = run_to_completion(io, member.commit(stored), limit);
-    if (!committed || !*committed) {
-        err << "priava-tokend: the code was exchanged but not committed to etcd ("
-            << (committed ? committed->error().message : std::string("no answer")) << "); "
-            << (written ? "start the daemon on this node: it commits " + cfg.state.path
-                        : "the new tokens are lost: fix etcd and bootstrap with a new code")
-            << '\n';
-        return to_int(exit_code::failed);
-    }
-    out << "bootstrapped: generation " << stored.generation << " committed to the cluster '"
-        << cfg.cluster.name << "' and written to " << cfg.state.path
-        << "; the access token expires " << format_rfc3339(stored.expires_at) << " (in "
-        << describe_seconds(tokens.expires_in) << ")\n";
-    return to_int(exit_code::ok);
+    return commit_exchanged(cfg, io, member, std::get<token_set>(*outcome), code,
+                            (before ? before->generation : 0) + 1, out, err);
 }
 
 } // namespace

@@ -120,6 +120,75 @@ std::string error_text(const json::value& v, unsigned status) {
     return "HTTP status " + std::to_string(status);
 }
 
+/// The request every call sends: JSON, and the header that makes a member without quorum say so
+/// at once instead of after its own 5-7 s timeout.
+http::request<http::string_body> make_request(const etcd_endpoint& ep, std::string_view path,
+                                              std::string body, const std::string& auth_token) {
+    http::request<http::string_body> req{http::verb::post, path, 11};
+    req.set(http::field::host, ep.host_header);
+    req.set(http::field::content_type, "application/json");
+    req.set("Grpc-Metadata-hasleader", "true");
+    if (!auth_token.empty()) {
+        req.set(http::field::authorization, auth_token);
+    }
+    req.body() = std::move(body);
+    req.prepare_payload();
+    return req;
+}
+
+using etcd_stream = beast::ssl_stream<beast::tcp_stream>;
+
+net::awaitable<boost::system::error_code> write_request(etcd_stream& s, bool tls,
+                                                        http::request<http::string_body>& req) {
+    boost::system::error_code ec;
+    if (tls) {
+        std::tie(ec, std::ignore) = co_await http::async_write(s, req, use_nothrow);
+    } else {
+        std::tie(ec, std::ignore) =
+            co_await http::async_write(beast::get_lowest_layer(s), req, use_nothrow);
+    }
+    co_return ec;
+}
+
+/// The whole answer (`whole`), or what has arrived of a streamed one.
+net::awaitable<boost::system::error_code>
+read_answer(etcd_stream& s, bool tls, beast::flat_buffer& buffer,
+            http::response_parser<http::string_body>& parser, bool whole = true) {
+    boost::system::error_code ec;
+    auto& tcp = beast::get_lowest_layer(s);
+    if (tls && whole) {
+        std::tie(ec, std::ignore) = co_await http::async_read(s, buffer, parser, use_nothrow);
+    } else if (tls) {
+        std::tie(ec, std::ignore) = co_await http::async_read_some(s, buffer, parser, use_nothrow);
+    } else if (whole) {
+        std::tie(ec, std::ignore) = co_await http::async_read(tcp, buffer, parser, use_nothrow);
+    } else {
+        std::tie(ec, std::ignore) =
+            co_await http::async_read_some(tcp, buffer, parser, use_nothrow);
+    }
+    co_return ec;
+}
+
+/// The JSON of a 200, or what etcd said instead. A member without quorum is `connection_lost`:
+/// another member may have it.
+outcome<json::value> answer_of(const http::response<http::string_body>& res,
+                               const std::string& url) {
+    boost::system::error_code parse_ec;
+    json::value v = json::parse(res.body(), parse_ec);
+    if (parse_ec) {
+        return etcd_failure(errc::malformed_response, url,
+                            "answered " + std::to_string(res.result_int()) +
+                                " with a body that is not JSON");
+    }
+    if (res.result() == http::status::ok) {
+        return v;
+    }
+    const std::string said = error_text(v, res.result_int());
+    const bool unavailable = res.result_int() == 503 || res.result_int() == 504 ||
+                             res.result_int() == 401 || said.find("no leader") != std::string::npos;
+    return etcd_failure(unavailable ? errc::connection_lost : errc::server_error, url, said);
+}
+
 } // namespace
 
 struct etcd_client::connection {
@@ -211,6 +280,30 @@ net::awaitable<outcome<void>> etcd_client::authenticate(connection& c) {
     co_return outcome<void>{};
 }
 
+net::awaitable<outcome<void>> etcd_client::open(connection& c, steady_deadline until,
+                                                bool with_auth) {
+    const etcd_endpoint& ep = options_.endpoints[c.endpoint];
+    auto& tcp = beast::get_lowest_layer(c.stream);
+    token_endpoint where{ep.tls, ep.host, ep.port, "/", ep.host_header};
+    auto resolved = co_await https_connector::resolve(where, until);
+    if (auto* f = std::get_if<transient_failure>(&resolved)) {
+        co_return etcd_failure(f->reason, ep.url, f->detail);
+    }
+    const auto& results = std::get<0>(resolved);
+    if (auto f = co_await https_connector::connect(tcp, results, until, ep.url)) {
+        co_return etcd_failure(f->reason, ep.url, f->detail);
+    }
+    if (ep.tls) {
+        if (auto f = co_await https_connector::handshake(c.stream, ep.host, until, ep.url)) {
+            co_return etcd_failure(f->reason, ep.url, f->detail);
+        }
+    }
+    if (options_.username && with_auth) {
+        co_return co_await authenticate(c);
+    }
+    co_return outcome<void>{};
+}
+
 net::awaitable<outcome<boost::json::value>> etcd_client::call_on(connection& c,
                                                                  std::string_view path,
                                                                  const std::string& body,
@@ -218,54 +311,20 @@ net::awaitable<outcome<boost::json::value>> etcd_client::call_on(connection& c,
     const etcd_endpoint& ep = options_.endpoints[c.endpoint];
     const auto until = steady::now() + timeout;
     auto& tcp = beast::get_lowest_layer(c.stream);
+    const bool authenticating = path == "/v3/auth/authenticate";
     if (!tcp.socket().is_open()) {
-        token_endpoint where{ep.tls, ep.host, ep.port, "/", ep.host_header};
-        auto resolved = co_await https_connector::resolve(where, until);
-        if (auto* f = std::get_if<transient_failure>(&resolved)) {
-            co_return etcd_failure(f->reason, ep.url, f->detail);
-        }
-        const auto& results = std::get<0>(resolved);
-        if (auto f = co_await https_connector::connect(tcp, results, until, ep.url)) {
-            co_return etcd_failure(f->reason, ep.url, f->detail);
-        }
-        if (ep.tls) {
-            if (auto f = co_await https_connector::handshake(c.stream, ep.host, until, ep.url)) {
-                co_return etcd_failure(f->reason, ep.url, f->detail);
-            }
-        }
-        if (options_.username && path != "/v3/auth/authenticate") {
-            auto auth = co_await authenticate(c);
-            if (!auth) {
-                co_return auth.error();
-            }
+        auto opened = co_await open(c, until, !authenticating);
+        if (!opened) {
+            co_return opened.error();
         }
     }
-    http::request<http::string_body> req{http::verb::post, path, 11};
-    req.set(http::field::host, ep.host_header);
-    req.set(http::field::content_type, "application/json");
-    // A member without quorum then says so at once, instead of after its own 5-7 s timeout.
-    req.set("Grpc-Metadata-hasleader", "true");
-    if (!auth_token_.empty() && path != "/v3/auth/authenticate") {
-        req.set(http::field::authorization, auth_token_);
-    }
-    req.body() = body;
-    req.prepare_payload();
+    auto req = make_request(ep, path, body, authenticating ? std::string{} : auth_token_);
     tcp.expires_at(until);
     http::response_parser<http::string_body> parser;
     parser.body_limit(max_answer);
-    boost::system::error_code ec;
-    if (ep.tls) {
-        std::tie(ec, std::ignore) = co_await http::async_write(c.stream, req, use_nothrow);
-        if (!ec) {
-            std::tie(ec, std::ignore) =
-                co_await http::async_read(c.stream, c.buffer, parser, use_nothrow);
-        }
-    } else {
-        std::tie(ec, std::ignore) = co_await http::async_write(tcp, req, use_nothrow);
-        if (!ec) {
-            std::tie(ec, std::ignore) =
-                co_await http::async_read(tcp, c.buffer, parser, use_nothrow);
-        }
+    auto ec = co_await write_request(c.stream, ep.tls, req);
+    if (!ec) {
+        ec = co_await read_answer(c.stream, ep.tls, c.buffer, parser);
     }
     if (ec) {
         tcp.close();
@@ -275,27 +334,14 @@ net::awaitable<outcome<boost::json::value>> etcd_client::call_on(connection& c,
                                     : "connection lost: " + ec.message());
     }
     tcp.expires_never();
-    auto& res = parser.get();
-    if (!res.keep_alive()) {
+    auto answer = answer_of(parser.get(), ep.url);
+    if (!answer || !parser.get().keep_alive()) {
         tcp.close();
     }
-    boost::system::error_code parse_ec;
-    json::value v = json::parse(res.body(), parse_ec);
-    if (parse_ec) {
-        tcp.close();
-        co_return etcd_failure(errc::malformed_response, ep.url,
-                               "answered " + std::to_string(res.result_int()) +
-                                   " with a body that is not JSON");
+    if (!answer && parser.get().result() == http::status::unauthorized) {
+        auth_token_.clear(); // expired: the next connection authenticates again
     }
-    if (res.result() != http::status::ok) {
-        const std::string said = error_text(v, res.result_int());
-        // Another member may have quorum when this one has lost it.
-        const bool unavailable = res.result_int() == 503 || res.result_int() == 504 ||
-                                 said.find("no leader") != std::string::npos;
-        co_return etcd_failure(unavailable ? errc::connection_lost : errc::server_error, ep.url,
-                               said);
-    }
-    co_return v;
+    co_return answer;
 }
 
 net::awaitable<outcome<std::optional<etcd_kv>>> etcd_client::get(const std::string& key) {
@@ -457,53 +503,28 @@ etcd_client::watch_once(const std::string& key, std::int64_t after_revision, mil
         current_ = (current_ + 1) % options_.endpoints.size();
         co_return ready.error();
     }
-    http::request<http::string_body> req{http::verb::post, "/v3/watch", 11};
-    req.set(http::field::host, ep.host_header);
-    req.set(http::field::content_type, "application/json");
-    req.set("Grpc-Metadata-hasleader", "true"); // the stream ends when the member loses quorum
-    if (!auth_token_.empty()) {
-        req.set(http::field::authorization, auth_token_);
-    }
-    req.body() = json::serialize(body);
-    req.prepare_payload();
+    // The header ends the stream when the member loses quorum.
+    auto req = make_request(ep, "/v3/watch", json::serialize(body), auth_token_);
     auto& tcp = beast::get_lowest_layer(c.stream);
     const auto until = steady::now() + wait;
     tcp.expires_at(until);
     http::response_parser<http::string_body> parser;
     parser.body_limit(max_answer);
-    boost::system::error_code ec;
-    if (ep.tls) {
-        std::tie(ec, std::ignore) = co_await http::async_write(c.stream, req, use_nothrow);
-    } else {
-        std::tie(ec, std::ignore) = co_await http::async_write(tcp, req, use_nothrow);
-    }
-    while (!ec) {
-        if (ep.tls) {
-            std::tie(ec, std::ignore) =
-                co_await http::async_read_some(c.stream, c.buffer, parser, use_nothrow);
-        } else {
-            std::tie(ec, std::ignore) =
-                co_await http::async_read_some(tcp, c.buffer, parser, use_nothrow);
-        }
+    auto ec = co_await write_request(c.stream, ep.tls, req);
+    while (!ec && !parser.is_done()) {
+        ec = co_await read_answer(c.stream, ep.tls, c.buffer, parser, false);
         if (ec || !parser.is_header_done()) {
             continue;
         }
-        if (parser.get().result() != http::status::ok) {
-            co_return etcd_failure(errc::server_error, ep.url,
-                                   "watch answered HTTP " +
-                                       std::to_string(parser.get().result_int()));
-        }
-        bool bad = false;
-        auto event = first_event(parser.get().body(), bad);
-        if (bad) {
-            co_return etcd_failure(errc::malformed_response, ep.url,
-                                   "watch answered a message that is not a change of the key");
+        bool bad = parser.get().result() != http::status::ok;
+        auto event = bad ? std::nullopt : first_event(parser.get().body(), bad);
+        if (bad) { // a member without quorum, a compacted revision, a refusal
+            current_ = (current_ + 1) % options_.endpoints.size();
+            co_return etcd_failure(errc::connection_lost, ep.url,
+                                   "the watch was refused or ended by the member");
         }
         if (event) {
             co_return event;
-        }
-        if (parser.is_done()) {
-            break;
         }
     }
     if (ec && !https_connector::timed_out(ec, until) && ec != net::error::operation_aborted &&

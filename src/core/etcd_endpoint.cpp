@@ -26,7 +26,7 @@ outcome<etcd_endpoint> parse_etcd_endpoint(std::string_view url) {
     if (!parsed) {
         return bad_endpoint(url, "is not a URL like http://10.0.0.1:2379");
     }
-    const urls::url_view u = *parsed;
+    const urls::url_view& u = *parsed;
     etcd_endpoint ep;
     ep.url = std::string(url);
     if (u.scheme_id() == urls::scheme::https) {

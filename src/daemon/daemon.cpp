@@ -86,8 +86,9 @@ outcome<beginning> find_beginning(const config& cfg, token_store& store, const e
 
 /// Makes this daemon a cluster node and reconciles its state file with etcd's (`begin` becomes
 /// the newer of the two). Fails when the shared state cannot be read with this node's key.
-outcome<cluster_node> join_cluster(net::io_context& io, const config& cfg, const environment& env,
-                                   token_store& local, const logger& log, beginning& begin) {
+outcome<std::optional<cluster_node>> join_cluster(net::io_context& io, const config& cfg,
+                                                  const environment& env, token_store& local,
+                                                  const logger& log, beginning& begin) {
     auto node = open_cluster_node(io.get_executor(), cfg, env, local, log);
     if (!node) {
         return node.error();
@@ -105,7 +106,25 @@ outcome<cluster_node> join_cluster(net::io_context& io, const config& cfg, const
         begin.stored = std::move(**joined);
         begin.first_code.reset(); // the cluster's credential, not a new chain
     }
-    return node;
+    return std::optional<cluster_node>{std::move(*node)};
+}
+
+/// A peer that closed the socket makes a write fail, not the process; so does a file-size
+/// limit for the state write.
+void ignore_signals_that_would_kill() {
+    std::signal(SIGPIPE, SIG_IGN);
+    std::signal(SIGXFSZ, SIG_IGN);
+}
+
+/// The exit status for a failure at start: 1 when a later start may succeed (the state lock is
+/// held, etcd did not answer), else 78: the configuration, a file or the shared state is wrong.
+exit_code exit_for(const failure& f) {
+    for (const errc e : {errc::state_locked, errc::connection_lost, errc::request_timeout}) {
+        if (f.code == make_error_code(e)) {
+            return exit_code::failed; // another daemon holds the lock; etcd did not answer
+        }
+    }
+    return exit_code::configuration;
 }
 
 /// The API socket: inherited from systemd, or made here.
@@ -180,9 +199,7 @@ int run_daemon(const config_location& where, const environment& env) {
     auto lock = state_lock::acquire(cfg.state.path);
     if (!lock) {
         log.error(lock.error().message);
-        return to_int(lock.error().code == make_error_code(errc::state_locked)
-                          ? exit_code::failed
-                          : exit_code::configuration);
+        return to_int(exit_for(lock.error()));
     }
     remove_stale_temporaries(cfg.state.path);
     raise_descriptor_limit();
@@ -199,38 +216,31 @@ int run_daemon(const config_location& where, const environment& env) {
         log.error(begin.error().message);
         return to_int(exit_code::configuration);
     }
-    std::signal(SIGPIPE, SIG_IGN);
-    std::signal(SIGXFSZ, SIG_IGN); // a file-size limit makes the state write fail, not the process
+    ignore_signals_that_would_kill();
     // One thread runs every socket and timer; the helper threads only post completions to it.
     // So the reactor needs no locks of its own (the scheduler keeps its own, for those posts).
     net::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     // A cluster node joins before its socket exists: one that cannot read the shared state
     // must not look as if it served.
-    std::optional<cluster_node> node;
-    if (cfg.cluster.enabled()) {
-        auto joined = join_cluster(io, cfg, env, store, log, *begin);
-        if (!joined) {
-            log.error(joined.error().message);
-            const auto& code = joined.error().code;
-            return to_int(code == make_error_code(errc::config_invalid) ||
-                                  code == make_error_code(errc::state_corrupt) ||
-                                  code == make_error_code(errc::state_foreign)
-                              ? exit_code::configuration
-                              : exit_code::failed);
-        }
-        node = std::move(*joined);
+    auto node = cfg.cluster.enabled()
+                    ? join_cluster(io, cfg, env, store, log, *begin)
+                    : outcome<std::optional<cluster_node>>{std::optional<cluster_node>{}};
+    if (!node) {
+        log.error(node.error().message);
+        return to_int(exit_for(node.error()));
     }
     auto listener = open_listener(cfg, env);
     if (!listener) {
         log.error(listener.error().message);
         return to_int(exit_code::configuration);
     }
-    if (!node) {
+    if (!*node) {
         return serve({io, blocking->get_executor(), log, store, *listener}, cfg,
                      std::move(*connection), std::move(*begin), where, env);
     }
-    return serve({io, blocking->get_executor(), log, *node->store, *listener, node->member.get()},
-                 cfg, std::move(*connection), std::move(*begin), where, env);
+    return serve(
+        {io, blocking->get_executor(), log, *(*node)->store, *listener, (*node)->member.get()}, cfg,
+        std::move(*connection), std::move(*begin), where, env);
 }
 
 } // namespace priava_tokend

@@ -108,6 +108,9 @@ class etcd_client {
                                                      bool may_repeat, milliseconds timeout);
     net::awaitable<outcome<boost::json::value>>
     call_on(connection& c, std::string_view path, const std::string& body, milliseconds timeout);
+    using steady_deadline = std::chrono::steady_clock::time_point;
+    /// Connects (and authenticates) `c` to its member.
+    net::awaitable<outcome<void>> open(connection& c, steady_deadline until, bool with_auth);
     net::awaitable<outcome<void>> authenticate(connection& c);
 
     net::any_io_executor ex_;
