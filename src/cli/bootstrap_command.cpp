@@ -228,7 +228,7 @@ void refuse_replacing(const config& cfg, const shared_record& before, std::ostre
 /// cannot), then the commit over the intent.
 int commit_exchanged(const config& cfg, net::io_context& io, cluster_member& member,
                      token_set& tokens, const secret& code, std::uint64_t generation,
-                     std::ostream& out, std::ostream& err) {
+                     bool write_local, std::ostream& out, std::ostream& err) {
     const auto now = std::chrono::system_clock::now();
     const stored_tokens stored{std::move(*tokens.refresh_token),
                                std::move(tokens.access_token),
@@ -236,8 +236,11 @@ int commit_exchanged(const config& cfg, net::io_context& io, cluster_member& mem
                                now,
                                generation,
                                sha256_hex(code.reveal())};
-    const auto written =
-        write_state_file(cfg.state.path, encode_state(stored, credential_fingerprint(cfg.priava)));
+    // The daemon running here writes its own copy when it takes the commit.
+    const bool written =
+        write_local && write_state_file(cfg.state.path,
+                                        encode_state(stored, credential_fingerprint(cfg.priava)))
+                           .has_value();
     if (written) {
         give_to_directory_owner(cfg.state.path);
     }
@@ -252,7 +255,7 @@ int commit_exchanged(const config& cfg, net::io_context& io, cluster_member& mem
         return to_int(exit_code::failed);
     }
     out << "bootstrapped: generation " << stored.generation << " committed to the cluster '"
-        << cfg.cluster.name << "' and written to " << cfg.state.path
+        << cfg.cluster.name << "'" << (written ? " and written to " + cfg.state.path : "")
         << "; the access token expires " << format_rfc3339(stored.expires_at) << " (in "
         << describe_seconds(tokens.expires_in) << ")\n";
     return to_int(exit_code::ok);
@@ -263,7 +266,7 @@ int commit_exchanged(const config& cfg, net::io_context& io, cluster_member& mem
 /// refreshes the old chain meanwhile, and the new chain reaches every node.
 int exchange_into_cluster(const config& cfg, const environment& env,
                           const priava_connection& connection, const secret& code, bool force,
-                          std::ostream& out, std::ostream& err) {
+                          bool write_local, std::ostream& out, std::ostream& err) {
     net::io_context io{1};
     logger log(log_format::text, log_level::warning, false);
     state_file_store local(cfg.state.path, credential_fingerprint(cfg.priava), io.get_executor());
@@ -281,6 +284,12 @@ int exchange_into_cluster(const config& cfg, const environment& env,
         return to_int(exit_code::unavailable);
     }
     const std::optional<shared_record>& before = **current;
+    if (before && before->state == shared_record::phase::refreshing &&
+        holder_node(before->holder) == member.status().leader) {
+        err << "priava-tokend: the cluster's leader " << member.status().leader
+            << " has a token request in flight; try again in a few seconds\n";
+        return to_int(exit_code::temporary);
+    }
     if (before && !force) {
         refuse_replacing(cfg, *before, err);
         return to_int(exit_code::failed);
@@ -302,7 +311,28 @@ int exchange_into_cluster(const config& cfg, const environment& env,
         return *refused;
     }
     return commit_exchanged(cfg, io, member, std::get<token_set>(*outcome), code,
-                            (before ? before->generation : 0) + 1, out, err);
+                            (before ? before->generation : 0) + 1, write_local, out, err);
+}
+
+/// Cluster mode: the state of the daemon running here when it does not lead the cluster (it
+/// cannot exchange a code then); nothing when it leads, or is not in cluster mode.
+std::optional<std::string> follower_here(const config& cfg) {
+    if (!cfg.cluster.enabled()) {
+        return std::nullopt;
+    }
+    const auto reply =
+        unix_http_request(cfg.listen.socket, http::verb::get, "/v1/status", {}, 5s);
+    const auto o = reply && reply->status == 200 ? parse_json_object(reply->body) : std::nullopt;
+    const auto* cluster = o ? o->if_contains("cluster") : nullptr;
+    if (cluster == nullptr || !cluster->is_object()) {
+        return std::nullopt;
+    }
+    const auto* role = string_field(cluster->get_object(), "role");
+    const auto* state = string_field(*o, "state");
+    if (role == nullptr || *role == "leader") {
+        return std::nullopt;
+    }
+    return state != nullptr ? std::string(*state) : std::string{};
 }
 
 } // namespace
@@ -326,6 +356,17 @@ int bootstrap_command(const command_line& line, const environment& env, std::ist
     auto lock = state_lock::acquire(cfg.state.path);
     if (!lock) {
         if (lock.error().code == make_error_code(errc::state_locked)) {
+            if (const auto follower = follower_here(cfg)) {
+                // Only the leader exchanges codes; this one fences the exchange itself.
+                auto connection = open_priava_connection(cfg, env);
+                if (!connection) {
+                    err << "priava-tokend: " << connection.error().message << '\n';
+                    return to_int(exit_code::configuration);
+                }
+                return exchange_into_cluster(cfg, env, *connection, *code,
+                                             line.force || *follower == "reauth_required", false,
+                                             out, err);
+            }
             return through_daemon(cfg, state_lock::holder(cfg.state.path).value_or(0), *code,
                                   line.force, out, err);
         }
@@ -342,7 +383,7 @@ int bootstrap_command(const command_line& line, const environment& env, std::ist
             err << "priava-tokend: " << writable.error().message << '\n';
             return to_int(exit_code::configuration);
         }
-        return exchange_into_cluster(cfg, env, *connection, *code, line.force, out, err);
+        return exchange_into_cluster(cfg, env, *connection, *code, line.force, true, out, err);
     }
     const auto generation = first_generation(cfg, line.force);
     if (!generation) {

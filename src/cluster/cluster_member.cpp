@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <cstdlib>
 
 #include <unistd.h>
 
@@ -127,6 +128,7 @@ cluster_member::join(std::optional<stored_tokens> local) {
                                                    "[priava] settings on every node)");
     }
     state_rev_ = (*kv)->mod_revision;
+    seen_value_ = (*kv)->value;
     record_ = std::move(*r);
     const bool mine_before = record_->state == shared_record::phase::refreshing &&
                              holder_node(record_->holder) == holder_node(holder_) &&
@@ -141,6 +143,9 @@ cluster_member::join(std::optional<stored_tokens> local) {
         const std::vector<etcd_write> put_state{
             {prefix_ + "state", encode_shared_record(newer, cipher_, fingerprint_), 0}};
         auto put = co_await etcd_.txn(unchanged, put_state);
+        if (put && put->succeeded) {
+            seen_value_ = *put_state.front().value;
+        }
         if (put && put->succeeded) {
             log_.warning("cluster: recovered generation " + std::to_string(newer.generation) +
                          " from this node's state file over etcd's generation " +
@@ -174,8 +179,11 @@ net::awaitable<void> cluster_member::run(token_keeper& keeper) {
         if (etcd_up_ && state_rev_ != 0) {
             // Wakes at the next change of the state key, or after one tick.
             auto change = co_await etcd_.watch_once(prefix_ + "state", state_rev_, tick_interval());
-            if (!change) {
-                etcd_down(change.error());
+            if (!change && !stopping_) {
+                // A member without quorum, a compacted revision: the tick's reads tell which; the
+                // next watch waits for it.
+                wake_.expires_after(tick_interval());
+                co_await wake_.async_wait(use_nothrow);
             }
         } else {
             wake_.expires_after(tick_interval());
@@ -274,6 +282,7 @@ net::awaitable<void> cluster_member::read_state() {
     if (!*kv) {
         record_.reset();
         state_rev_ = 0;
+        seen_value_.clear();
         co_return;
     }
     if ((*kv)->mod_revision != state_rev_ || !record_) {
@@ -283,6 +292,7 @@ net::awaitable<void> cluster_member::read_state() {
         }
         record_ = std::move(*r);
         state_rev_ = (*kv)->mod_revision;
+        seen_value_ = (*kv)->value;
     }
     if (record_->tokens && record_->generation > keeper_->stored_generation()) {
         keeper_->shared_state(*record_->tokens);
@@ -339,8 +349,10 @@ void cluster_member::decide_role() {
         // Another node's token request may be in flight, its refresh token spent already:
         // nobody sends it again. Once the holder had time to commit and did not, the chain is
         // lost; a new code then starts another one, over the dead intent.
-        if (!foreign_ || foreign_->revision != state_rev_) {
-            foreign_ = foreign_intent{state_rev_, now, false};
+        const bool holder_leads = holder_node(record_->holder) == leader_name_;
+        if (!foreign_ || foreign_->revision != state_rev_ ||
+            (holder_leads && !foreign_->reported)) {
+            foreign_ = foreign_intent{state_rev_, now, false}; // a live leader may take its time
         } else if (!foreign_->reported &&
                    now - foreign_->seen > request_timeout_ + settings_.lease_ttl) {
             foreign_->reported = true;
@@ -378,6 +390,11 @@ net::awaitable<outcome<void>> cluster_member::begin_bootstrap() {
 }
 
 net::awaitable<outcome<std::optional<shared_record>>> cluster_member::read() {
+    auto leader = co_await etcd_.get(prefix_ + "leader");
+    if (!leader) {
+        co_return leader.error();
+    }
+    leader_name_ = *leader ? std::string(holder_node((*leader)->value)) : std::string{};
     auto kv = co_await etcd_.get(prefix_ + "state");
     if (!kv) {
         co_return kv.error();
@@ -385,7 +402,7 @@ net::awaitable<outcome<std::optional<shared_record>>> cluster_member::read() {
     if (!*kv) {
         record_.reset();
         state_rev_ = 0;
-        replaced_.clear();
+        seen_value_.clear();
         co_return std::optional<shared_record>{};
     }
     auto r = decode_shared_record((*kv)->value, cipher_, fingerprint_);
@@ -394,7 +411,7 @@ net::awaitable<outcome<std::optional<shared_record>>> cluster_member::read() {
     }
     record_ = *r;
     state_rev_ = (*kv)->mod_revision;
-    replaced_ = (*kv)->value;
+    seen_value_ = (*kv)->value;
     co_return std::optional<shared_record>{std::move(*r)};
 }
 
@@ -412,6 +429,14 @@ net::awaitable<outcome<void>> cluster_member::abandon_intent() {
     intent_rev_ = 0;
     if (!put) {
         co_return put.error();
+    }
+    if (put->succeeded) {
+        state_rev_ = replaced_.empty() ? 0 : put->revision;
+        seen_value_ = std::move(replaced_);
+        replaced_.clear();
+        auto before = seen_value_.empty() ? std::optional<shared_record>{}
+                                          : decode(etcd_kv{{}, seen_value_, 0, state_rev_, 0});
+        record_ = std::move(before);
     }
     co_return outcome<void>{};
 }
@@ -444,8 +469,13 @@ net::awaitable<outcome<void>> cluster_member::begin_intent(bool as_leader) {
                                "the cluster's state moved or this node lost the lead; no token "
                                "request sent");
     }
+    replaced_ = std::move(seen_value_);
+    seen_value_ = *put_intent.front().value;
     state_rev_ = intent_rev_ = put->revision;
     record_ = std::move(intent);
+    if (exit_after_intent_) {
+        std::_Exit(1);
+    }
     co_return outcome<void>{};
 }
 
@@ -476,6 +506,7 @@ net::awaitable<outcome<void>> cluster_member::commit(const stored_tokens& tokens
                                            seen->generation == tokens.generation &&
                                            seen->state == shared_record::phase::ready) {
                 state_rev_ = (*now)->mod_revision;
+                seen_value_ = (*now)->value;
                 intent_rev_ = 0;
                 record_ = std::move(*seen);
                 co_return outcome<void>{};
@@ -486,6 +517,7 @@ net::awaitable<outcome<void>> cluster_member::commit(const stored_tokens& tokens
                                    " not committed: the cluster's state moved on meanwhile");
     }
     state_rev_ = put->revision;
+    seen_value_ = *put_state.front().value;
     intent_rev_ = 0;
     record_ = std::move(r);
     co_return outcome<void>{};

@@ -23,6 +23,12 @@ std::string associated_data(std::string_view fingerprint, const shared_record& r
            std::string(phase_name(r.state)) + "|" + r.holder;
 }
 
+/// A short, public name of the credential: another credential's state is told apart before
+/// anything is decrypted.
+std::string credential_tag(std::string_view fingerprint) {
+    return std::string(fingerprint.substr(0, 16));
+}
+
 failure corrupt(std::string what) {
     return make_failure(errc::state_corrupt, "the cluster's shared state " + std::move(what));
 }
@@ -40,11 +46,11 @@ std::string encode_shared_record(const shared_record& record, const state_cipher
     o["generation"] = std::to_string(record.generation);
     o["phase"] = phase_name(record.state);
     o["holder"] = record.holder;
-    if (record.tokens) {
-        const secret plain = encode_state(*record.tokens, fingerprint);
-        o["sealed"] =
-            encode_base64(cipher.seal(plain.reveal(), associated_data(fingerprint, record)));
-    }
+    o["credential"] = credential_tag(fingerprint);
+    // Sealed even without tokens (an empty text), so the tag always covers the envelope: without
+    // the key nobody can plant an intent that stops the cluster.
+    const secret plain = record.tokens ? encode_state(*record.tokens, fingerprint) : secret{};
+    o["sealed"] = encode_base64(cipher.seal(plain.reveal(), associated_data(fingerprint, record)));
     return json::serialize(o);
 }
 
@@ -78,17 +84,25 @@ outcome<shared_record> decode_shared_record(std::string_view text, const state_c
         return corrupt("has an unknown phase");
     }
     r.holder = std::string(holder->get_string());
-    const auto* sealed = o->if_contains("sealed");
-    if (sealed == nullptr) {
-        return r;
+    const auto* credential = o->if_contains("credential");
+    if (credential == nullptr || !credential->is_string() ||
+        credential->get_string() != credential_tag(fingerprint)) {
+        return make_failure(errc::state_foreign,
+                            "the cluster's shared state was made for another credential "
+                            "(token_url, client_id or region differ from this node's [priava])");
     }
-    auto bytes = sealed->is_string() ? decode_base64(sealed->get_string()) : std::nullopt;
+    const auto* sealed = o->if_contains("sealed");
+    auto bytes = sealed != nullptr && sealed->is_string() ? decode_base64(sealed->get_string())
+                                                          : std::nullopt;
     if (!bytes) {
-        return corrupt("holds sealed tokens that are not base64");
+        return corrupt("lacks its sealed part, or it is not base64");
     }
     auto plain = cipher.open(*bytes, associated_data(fingerprint, r));
     if (!plain) {
         return plain.error();
+    }
+    if (plain->reveal().empty()) {
+        return r; // an intent before the first code exchange: no tokens yet
     }
     auto tokens = decode_state(plain->reveal(), fingerprint);
     if (!tokens) {

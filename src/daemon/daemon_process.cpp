@@ -86,6 +86,9 @@ daemon_process::daemon_process(resources r, config cfg, priava_connection connec
     if (const auto n = env_.get("PRIAVA_TOKEND_TEST_FAIL_ACCEPT_AFTER")) {
         server_.fail_after_accepting(parse_number<std::size_t>(*n).value_or(0));
     }
+    if (cluster_ != nullptr && env_.get("PRIAVA_TOKEND_TEST_EXIT_AFTER_INTENT")) {
+        cluster_->exit_after_intent();
+    }
 #endif
 }
 

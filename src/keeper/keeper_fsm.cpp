@@ -480,8 +480,9 @@ keeper_fsm::arrival keeper_fsm::bootstrap_code(secret code, bool force) {
             token_answer{nullptr, refusal::timed_out, "the daemon is shutting down", seconds{5}};
     } else if (!refresher_) {
         a.answer = token_answer{nullptr, refusal::conflict,
-                                "this node is not the cluster's leader; run bootstrap against the "
-                                "leader (priava-tokend status shows it)",
+                                "this node may not send token requests now: it does not lead the "
+                                "cluster, or waits for another node's request to settle (see "
+                                "priava-tokend status --json)",
                                 seconds{5}};
     } else if (socket_code_pending) {
         a.answer = token_answer{nullptr, refusal::conflict, "a bootstrap is already in progress",

@@ -1,6 +1,7 @@
 // The keeper's events of cluster mode (docs/cluster.md): whether this node may refresh, tokens
 // committed by the leader, and a chain the cluster lost.
 
+#include <priava_tokend/core/sha256.hpp>
 #include <priava_tokend/keeper/keeper_fsm.hpp>
 
 namespace priava_tokend {
@@ -22,7 +23,9 @@ keeper_actions keeper_fsm::set_refresher(bool refresher) {
 
 keeper_actions keeper_fsm::shared_state(stored_tokens tokens) {
     keeper_actions out;
-    if (ending() || request_ || tokens.generation <= latest_.generation) {
+    // While a request or its write is under way, its tokens settle first; the member offers the
+    // shared state again at its next look.
+    if (ending() || busy() || after_write_ || tokens.generation <= latest_.generation) {
         return out;
     }
     const auto now = clock_.now();
@@ -46,6 +49,13 @@ keeper_actions keeper_fsm::shared_state(stored_tokens tokens) {
     latest_ = std::move(tokens);
     consecutive_failures_ = 0;
     spent_reported_ = false;
+    if (codes_.waiting() && !codes_.socket_code_waiting()) {
+        // The code file's code would start a chain of its own: the cluster has one already.
+        const pending_code dropped = codes_.take();
+        code_digest_ = sha256_hex(dropped.code.reveal());
+        log(out, log_level::info,
+            "the cluster holds a credential: the code from bootstrap.code_file is not sent");
+    }
     schedule_refresh();
     phase_ = keeper_phase::valid;
     ++settled_requests_;

@@ -232,6 +232,23 @@ class Bootstrap(ClusterTestCase):
         self.assertEqual(status, 200, body)
         self.assert_each_refresh_token_used_once()
 
+    def test_bootstrap_on_a_follower_reaches_every_node(self):
+        nodes = self.three_nodes()
+        leader = wait_for(lambda: self.leader(nodes), 10, "one leader")
+        wait_for(lambda: all((self.cluster_of(d) or {}).get("leader") for d in nodes), 10,
+                 "every node to know the leader")
+        follower = next(d for d in nodes if d is not leader)
+        before = self.serving(follower)["generation"]
+        result = follower.bootstrap(None, "--force")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("committed to the cluster 'test'", result.stdout)
+        for d in nodes:
+            wait_for(lambda d=d: (self.serving(d) or {}).get("generation", 0) == before + 1, 10,
+                     d.name + " to take the new chain")
+        status, _, body = leader.post("/v1/token/refresh", timeout=20)
+        self.assertEqual(status, 200, body)
+        self.assert_each_refresh_token_used_once()
+
     def test_a_refused_code_leaves_the_clusters_chain_as_it_was(self):
         nodes = self.three_nodes()
         spare = self.node("n4", start=False)
@@ -246,18 +263,31 @@ class Bootstrap(ClusterTestCase):
         self.assert_each_refresh_token_used_once()
 
     def test_a_dead_nodes_intent_becomes_chain_lost_and_a_new_code_recovers(self):
-        nodes = self.three_nodes()
-        envelope = json.loads(self.etcd.get("/priava-tokend/test/state"))
-        # A node that wrote its intent and vanished: its refresh token may be spent.
-        ghost = {"format": 1, "generation": envelope["generation"], "phase": "refreshing",
-                 "holder": "ghost/00000001"}
-        self.etcd.put("/priava-tokend/test/state", json.dumps(ghost))
+        first = self.node("n1", start=False)
+        result = first.bootstrap()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        # n1 leads, and dies as soon as its intent for the next refresh is in etcd: whether its
+        # refresh token reached Priava, nobody can know.
+        first.start(env={"PRIAVA_TOKEND_TEST_EXIT_AFTER_INTENT": "1"})
+        wait_for(lambda: (self.cluster_of(first) or {}).get("role") == "leader", 10, "n1 leads")
+        nodes = [self.node("n2"), self.node("n3")]
+        for d in nodes:
+            wait_for(lambda d=d: self.serving(d), 20, d.name + " serving")
+        try:
+            first.post("/v1/token/refresh", timeout=5)
+        except Exception:
+            pass  # it ended mid-answer
+        self.assertEqual(first.proc.wait(timeout=10), 1)
+        self.assertEqual(json.loads(self.etcd.get("/priava-tokend/test/state"))["phase"],
+                         "refreshing")
         for d in nodes:
             d.wait_status(lambda s: s["state"] == "reauth_required", 20)
             self.assertEqual(d.status()["last_error"]["error"], "chain_lost")
-            self.assertIn("ghost", d.status()["last_error"]["error_description"])
+            self.assertIn("node n1", d.status()["last_error"]["error_description"])
+        # On a follower: it sees reauth_required, so no --force is needed.
         leader = wait_for(lambda: self.leader(nodes), 10, "one leader")
-        result = leader.bootstrap()
+        follower = next(d for d in nodes if d is not leader)
+        result = follower.bootstrap()
         self.assertEqual(result.returncode, 0, result.stderr)
         for d in nodes:
             d.wait_status(lambda s: s["state"] == "valid", 10)

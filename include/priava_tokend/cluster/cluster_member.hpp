@@ -47,7 +47,8 @@ class cluster_member {
 
     // --- `bootstrap` with no daemon running on this node ---------------------------------------
 
-    /// The shared state as etcd holds it now (nothing when there is none yet).
+    /// The shared state as etcd holds it now (nothing when there is none yet); `status().leader`
+    /// names the leader then.
     net::awaitable<outcome<std::optional<shared_record>>> read();
     /// The intent of a code exchange: fenced by the state just `read`, not by the lead.
     net::awaitable<outcome<void>> begin_bootstrap();
@@ -55,7 +56,17 @@ class cluster_member {
     net::awaitable<outcome<void>> abandon_intent();
 
     cluster_status status() const;
-    const std::string& holder() const noexcept { return holder_; }
+
+#ifdef PRIAVA_TOKEND_TEST_HOOKS
+    /// tests/e2e/test_cluster.py: the process ends as soon as an intent is in etcd, as a leader
+    /// that dies before its token request leaves. Release builds lack it.
+    void exit_after_intent() noexcept {
+        exit_after_intent_ = true;
+    }
+#endif
+    const std::string& holder() const noexcept {
+        return holder_;
+    }
 
   private:
     net::awaitable<outcome<void>> begin_intent(bool as_leader);
@@ -89,6 +100,7 @@ class cluster_member {
     std::optional<shared_record> record_;
     std::int64_t state_rev_ = 0;  ///< mod_revision of the state key as last seen; 0: absent
     std::int64_t intent_rev_ = 0; ///< our open intent's revision
+    std::string seen_value_;      ///< the state key's value at `state_rev_`
     std::string replaced_;        ///< the state key's value our intent replaced
     struct foreign_intent {
         std::int64_t revision = 0;
@@ -99,6 +111,7 @@ class cluster_member {
     bool etcd_up_ = false;
     bool asking_ = false;
     bool stopping_ = false;
+    bool exit_after_intent_ = false;
     std::string last_etcd_error_;
     std::string last_decode_error_;
     net::steady_timer wake_;
