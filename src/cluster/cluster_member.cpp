@@ -64,9 +64,9 @@ cluster_status cluster_member::status() const {
     cluster_status s;
     s.etcd_up = etcd_up_;
     s.leader = leader_name_;
-    s.role = keeper_ != nullptr && keeper_->refresher() ? "leader"
-             : leader_name_.empty() || leader_rev_ != 0 ? "candidate"
-                                                        : "follower";
+    // The leader holds the leader key on a live lease, also while another node's intent keeps it
+    // from refreshing.
+    s.role = leading_ ? "leader" : leader_name_.empty() ? "candidate" : "follower";
     return s;
 }
 
@@ -343,6 +343,7 @@ void cluster_member::decide_role() {
     const auto now = steady::now();
     const bool lease_ok = lease_ != 0 && now + tick_interval() < lease_until_;
     const bool leading = etcd_up_ && lease_ok && leader_rev_ != 0;
+    leading_ = leading;
     bool blocked = false;
     if (record_ && record_->state == shared_record::phase::refreshing &&
         record_->holder != holder_) {

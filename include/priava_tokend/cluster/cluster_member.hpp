@@ -109,6 +109,7 @@ class cluster_member {
     };
     std::optional<foreign_intent> foreign_;
     bool etcd_up_ = false;
+    bool leading_ = false;
     bool asking_ = false;
     bool stopping_ = false;
     bool exit_after_intent_ = false;
