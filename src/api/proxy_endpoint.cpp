@@ -87,10 +87,11 @@ struct proxy_endpoint::call_state {
 };
 
 proxy_endpoint::proxy_endpoint(token_keeper& keeper, budget_gate& gate, upstream_pool& pool,
-                               proxy_settings settings, const logger& log)
+                               proxy_settings settings, const logger& log, shared_window* shared)
     : keeper_(keeper)
     , gate_(gate)
     , pool_(pool)
+    , shared_(shared)
     , settings_(std::move(settings))
     , log_(log) {}
 
@@ -198,6 +199,15 @@ const held_token* proxy_endpoint::newer_held(const call_state& call) const {
 }
 
 net::awaitable<std::optional<response>> proxy_endpoint::attempt(call_state& call) {
+    if (shared_ != nullptr) {
+        const auto drew = clock::now();
+        const auto drawn = co_await shared_->draw(call.until);
+        call.waited += clock::now() - drew;
+        if (!drawn.granted) {
+            gate_.finished(call.ticket);
+            co_return shared_refusal(drawn);
+        }
+    }
     if (const held_token* t = newer_held(call)) {
         call.use(*t); // refreshed while this call waited
     }
@@ -243,6 +253,10 @@ net::awaitable<std::optional<response>> proxy_endpoint::attempt(call_state& call
     const bool was_paused = gate_.budget().paused_until(now).has_value();
     call.priava_429 = copy_of(reply, body.value_or(std::string{}));
     gate_.rate_limited(call.ticket, until);
+    if (shared_ != nullptr) { // every node pauses, for as long as this one does
+        const auto paused = gate_.budget().paused_until(now);
+        co_await shared_->pause(wall_now + (paused ? *paused - now : clock::duration{}));
+    }
     if (const auto paused = gate_.budget().paused_until(now); paused && !was_paused) {
         log_.warning("proxy: Priava answered 429; no call is sent for " +
                      format_duration(std::chrono::duration_cast<milliseconds>(*paused - now)) +
@@ -358,6 +372,22 @@ void proxy_endpoint::give_back_chunk(std::unique_ptr<char[]> c) {
     if (spare_chunks_.size() < spare_chunks_kept) {
         spare_chunks_.push_back(std::move(c));
     }
+}
+
+response proxy_endpoint::shared_refusal(const shared_window::draw_result& drawn) const {
+    if (drawn.unavailable) {
+        return error_response(503, "cluster_budget_unavailable",
+                              "the cluster's budget of Priava requests cannot be read (etcd does "
+                              "not answer); nothing is sent");
+    }
+    const auto left =
+        std::chrono::ceil<std::chrono::seconds>(drawn.retry_at - std::chrono::system_clock::now());
+    auto r = error_response(429, "budget_exhausted",
+                            "the cluster's budget of Priava requests is spent (or paused after "
+                            "Priava's 429) beyond max_queue_wait");
+    r.message().set(http::field::retry_after,
+                    std::to_string(std::max<std::int64_t>(1, left.count())));
+    return r;
 }
 
 response proxy_endpoint::budget_refusal(bool queue_full, const call_state& call) const {

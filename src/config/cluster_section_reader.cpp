@@ -71,8 +71,7 @@ void read_files(config_reader& in, config::cluster_section& out) {
 
 } // namespace
 
-void read_cluster(config_reader& in, const config::proxy_section& proxy,
-                  config::cluster_section& out) {
+void read_cluster(config_reader& in, config::cluster_section& out) {
     read_endpoints(in, out);
     read_label(in, "name", out.name);
     read_label(in, "node", out.node);
@@ -92,12 +91,6 @@ void read_cluster(config_reader& in, const config::proxy_section& proxy,
         in.problem(section, "encryption_key_file", "is required in cluster mode",
                    "create it once with `openssl rand -base64 32 > key; chmod 600 key` and copy "
                    "the same file to every node");
-    }
-    if (proxy.enabled) {
-        in.problem("proxy", "enabled",
-                   "the API proxy is not available in cluster mode yet: its budget would be "
-                   "per node, not the cluster's",
-                   "set proxy.enabled = false, or run the proxy on a single daemon");
     }
 }
 

@@ -8,9 +8,7 @@
 
 namespace priava_tokend {
 
-/// Reads and checks `[cluster]`; `proxy` must be read first (the cluster-wide budget is not
-/// built yet, so the two are not combined).
-void read_cluster(config_reader& in, const config::proxy_section& proxy,
-                  config::cluster_section& out);
+/// Reads and checks `[cluster]`.
+void read_cluster(config_reader& in, config::cluster_section& out);
 
 } // namespace priava_tokend

@@ -196,7 +196,7 @@ loaded_config parse_config(std::string_view toml_text, std::string_view source,
     }
     read_listen(in, cfg.listen);
     read_proxy(in, cfg.priava, cfg.proxy);
-    read_cluster(in, cfg.proxy, cfg.cluster);
+    read_cluster(in, cfg.cluster);
     constexpr std::array<std::pair<std::string_view, log_format>, 2> formats{
         {{"text", log_format::text}, {"json", log_format::json}}};
     if (auto f = pick(in, "log", "format", formats)) {

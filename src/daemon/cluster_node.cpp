@@ -63,6 +63,10 @@ outcome<cluster_node> open_cluster_node(net::any_io_executor ex, const config& c
         return etcd.error();
     }
     cluster_node node;
+    if (cfg.proxy.enabled) {
+        node.budget = std::make_unique<etcd_budget>(ex, *etcd, cfg.cluster.name, cfg.proxy.budget,
+                                                    cfg.proxy.window);
+    }
     node.member = std::make_unique<cluster_member>(
         std::move(ex), cfg.cluster, cfg.refresh.request_timeout, std::move(*etcd),
         std::move(*cipher), credential_fingerprint(cfg.priava), local, log);

@@ -238,9 +238,9 @@ int run_daemon(const config_location& where, const environment& env) {
         return serve({io, blocking->get_executor(), log, store, *listener}, cfg,
                      std::move(*connection), std::move(*begin), where, env);
     }
-    return serve(
-        {io, blocking->get_executor(), log, *(*node)->store, *listener, (*node)->member.get()}, cfg,
-        std::move(*connection), std::move(*begin), where, env);
+    return serve({io, blocking->get_executor(), log, *(*node)->store, *listener,
+                  (*node)->member.get(), (*node)->budget.get()},
+                 cfg, std::move(*connection), std::move(*begin), where, env);
 }
 
 } // namespace priava_tokend

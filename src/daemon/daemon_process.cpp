@@ -18,10 +18,10 @@ using clock = std::chrono::steady_clock;
 constexpr std::chrono::seconds drain_timeout{5};
 
 keeper_settings settings_for(const config& cfg, priava_connection connection, budget_gate* budget,
-                             cluster_member* cluster) {
+                             cluster_member* cluster, shared_window* shared) {
     std::shared_ptr<const token_client> client = std::move(connection.client);
     if (budget != nullptr) {
-        client = std::make_shared<budgeted_token_client>(std::move(client), *budget);
+        client = std::make_shared<budgeted_token_client>(std::move(client), *budget, shared);
     }
     if (cluster != nullptr) { // the fence in etcd comes before anything is sent
         client = std::make_shared<cluster_token_client>(*cluster, std::move(client));
@@ -66,16 +66,18 @@ daemon_process::daemon_process(resources r, config cfg, priava_connection connec
     , env_(std::move(env))
     , notify_(std::move(notify))
     , cluster_(r.cluster)
+    , cluster_budget_(r.cluster_budget)
     , budget_(make_budget_gate(io_.get_executor(), cfg_))
     , keeper_(io_.get_executor(), blocking_,
-              settings_for(cfg_, std::move(connection), budget_.get(), r.cluster), r.store, r.log)
+              settings_for(cfg_, std::move(connection), budget_.get(), r.cluster, r.cluster_budget),
+              r.store, r.log)
     , api_(keeper_, r.log, cfg_.state.path)
     , server_(io_.get_executor(), r.listener.fd, api_, r.log, limits_for(cfg_)) {
     keeper_.on_change([this] { report(); });
     api_.show_cluster(cluster_);
     if (budget_) {
-        auto proxy =
-            proxy_service::open(io_.get_executor(), cfg_, keeper_, *budget_, api_, env_, log_);
+        auto proxy = proxy_service::open(io_.get_executor(), cfg_, keeper_, *budget_, api_, env_,
+                                         log_, cluster_budget_);
         if (!proxy) {
             throw std::runtime_error(proxy.error().message);
         }
@@ -237,7 +239,8 @@ void daemon_process::apply_reload(reload_result r) {
     server_.set_limits(limits_for(*r.values));
     cfg_ = std::move(*r.values);
     const std::string secret_source = r.connection->secret_source;
-    keeper_.reconfigure(settings_for(cfg_, std::move(*r.connection), budget_.get(), cluster_));
+    keeper_.reconfigure(
+        settings_for(cfg_, std::move(*r.connection), budget_.get(), cluster_, cluster_budget_));
     log_.info("configuration reloaded (client secret from " + secret_source + ")");
 }
 

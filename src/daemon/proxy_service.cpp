@@ -45,7 +45,8 @@ outcome<std::unique_ptr<tcp_server>> open_tcp(net::any_io_executor ex, const con
 
 outcome<std::unique_ptr<proxy_service>>
 proxy_service::open(net::any_io_executor ex, const config& cfg, token_keeper& keeper,
-                    budget_gate& gate, socket_api& api, const environment& env, const logger& log) {
+                    budget_gate& gate, socket_api& api, const environment& env, const logger& log,
+                    shared_window* shared) {
     auto upstream = parse_token_url(cfg.proxy.upstream, "proxy.upstream");
     if (!upstream) {
         return upstream.error();
@@ -71,18 +72,19 @@ proxy_service::open(net::any_io_executor ex, const config& cfg, token_keeper& ke
     }
     auto pool = std::make_unique<upstream_pool>(std::move(ex), std::move(*upstream), std::move(tls),
                                                 cfg.proxy.max_concurrent);
-    auto service =
-        std::make_unique<proxy_service>(std::move(pool), keeper, gate, std::move(settings), log);
+    auto service = std::make_unique<proxy_service>(std::move(pool), keeper, gate,
+                                                   std::move(settings), log, shared);
     service->tcp_ = std::move(tcp);
     api.serve_proxy(&service->endpoint());
     return service;
 }
 
 proxy_service::proxy_service(std::unique_ptr<upstream_pool> pool, token_keeper& keeper,
-                             budget_gate& gate, proxy_settings settings, const logger& log)
+                             budget_gate& gate, proxy_settings settings, const logger& log,
+                             shared_window* shared)
     : pool_(std::move(pool))
     , gate_(gate)
-    , endpoint_(keeper, gate, *pool_, std::move(settings), log) {}
+    , endpoint_(keeper, gate, *pool_, std::move(settings), log, shared) {}
 
 void proxy_service::stop_waiting() {
     if (tcp_) {

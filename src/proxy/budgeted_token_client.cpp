@@ -17,6 +17,17 @@ net::awaitable<token_outcome> budgeted_token_client::request(const secret& body)
         co_return transient_failure{errc::request_timeout, "not sent: the daemon is stopping", 0,
                                     std::nullopt, std::nullopt};
     }
+    if (shared_ != nullptr) {
+        const auto drawn = co_await shared_->draw(steady::now() + std::chrono::seconds{30});
+        if (!drawn.granted) {
+            gate_.finished(admitted.id);
+            co_return transient_failure{errc::rate_limited,
+                                        drawn.unavailable
+                                            ? "not sent: the cluster's budget cannot be read"
+                                            : "not sent: the cluster's budget is spent",
+                                        0, drawn.retry_at, std::nullopt};
+        }
+    }
     auto outcome = co_await inner_->request(body);
     const auto* failed = std::get_if<transient_failure>(&outcome);
     if (failed != nullptr && failed->http_status == 429) {
@@ -25,6 +36,11 @@ net::awaitable<token_outcome> budgeted_token_client::request(const secret& body)
         gate_.pause(admitted.id, failed->retry_after
                                      ? steady_moment(*failed->retry_after, wall_now, steady_now)
                                      : steady_now);
+        if (shared_ != nullptr) { // every node pauses
+            const auto paused = gate_.budget().paused_until(steady_now);
+            co_await shared_->pause(wall_now +
+                                    (paused ? *paused - steady_now : steady::duration{}));
+        }
     } else {
         gate_.finished(admitted.id);
     }

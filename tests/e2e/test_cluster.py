@@ -5,6 +5,7 @@ import base64
 import json
 import os
 import signal
+import threading
 import time
 import unittest
 
@@ -292,6 +293,61 @@ class Bootstrap(ClusterTestCase):
         for d in nodes:
             d.wait_status(lambda s: s["state"] == "valid", 10)
         self.assert_each_refresh_token_used_once()
+
+
+class ClusterProxy(ClusterTestCase):
+    """With the proxy on, the budget and a 429's pause are the cluster's, drawn through etcd."""
+    fake_expires_in = 3600
+
+    def proxied_nodes(self, **proxy):
+        section = {"enabled": True}
+        section.update(proxy)
+        first = self.node("n1", start=False, proxy=section)
+        result = first.bootstrap()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        first.start()
+        second = self.node("n2", proxy=section)
+        for d in (first, second):
+            wait_for(lambda d=d: self.serving(d), 20, d.name + " serving")
+        return first, second
+
+    def call(self, d, path):
+        return request(d.socket, "GET", "/v1/proxy/" + path, timeout=60)
+
+    def test_two_nodes_together_never_send_more_than_the_budget(self):
+        nodes = self.proxied_nodes(budget=5, window="60s", max_queue_wait="0s")
+        sent_before = self.fake.stats()["api_requests"]
+        answers = [self.call(nodes[i % 2], "ping") for i in range(7)]
+        self.assertEqual([a[0] for a in answers], [200] * 5 + [429] * 2)
+        refused = json.loads(answers[5][2])
+        self.assertEqual(refused["error"], "budget_exhausted")
+        self.assertGreaterEqual(int(answers[5][1]["retry-after"]), 1)
+        self.assertEqual(self.fake.stats()["api_requests"], sent_before + 5)
+        self.assert_each_refresh_token_used_once()
+
+    def test_a_429_seen_by_one_node_pauses_the_other(self):
+        first, second = self.proxied_nodes(window="10s", max_queue_wait="20s")
+        self.assertEqual(self.call(first, "ping")[0], 200)
+        at = time.time() + 4
+        self.fake.answer_api_429s([time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at))])
+        paused = {}
+        t = threading.Thread(target=lambda: paused.update(answer=self.call(first, "events")))
+        t.start()
+        try:
+            wait_for(lambda: first.status()["proxy"]["paused_until"] is not None, 10,
+                     "n1 paused by Priava's 429")
+            sent = self.fake.stats()["api_requests"]
+            asked = time.time()
+            status, headers, _ = self.call(second, "ping")
+        finally:
+            t.join()
+        self.assertEqual(status, 200)
+        self.assertEqual(paused["answer"][0], 200)
+        # n2 sent nothing until n1's pause ended, though its own budget had room.
+        self.assertGreaterEqual(time.time(), int(at) - 0.2)
+        self.assertGreaterEqual(int(headers["priava-tokend-queue-ms"]),
+                                (int(at) - asked) * 1000 - 300)
+        self.assertEqual(self.fake.stats()["api_requests"], sent + 2)
 
 
 class EncryptionKey(ClusterTestCase):

@@ -8,6 +8,7 @@
 #include <priava_tokend/keeper/token_keeper.hpp>
 #include <priava_tokend/proxy/budget_gate.hpp>
 #include <priava_tokend/proxy/proxy_stats.hpp>
+#include <priava_tokend/proxy/shared_window.hpp>
 #include <priava_tokend/proxy/upstream_exchange.hpp>
 #include <priava_tokend/proxy/upstream_pool.hpp>
 
@@ -52,8 +53,9 @@ struct proxy_result {
 /// backpressure. Single-threaded, on the event loop.
 class proxy_endpoint {
   public:
+    /// `shared`: the cluster's budget, drawn from after the local one (null outside a cluster).
     proxy_endpoint(token_keeper& keeper, budget_gate& gate, upstream_pool& pool,
-                   proxy_settings settings, const logger& log);
+                   proxy_settings settings, const logger& log, shared_window* shared = nullptr);
 
     /// `app` lives in the caller's frame: g++ 12 destroys a coroutine's by-value aggregate
     /// parameter twice when it is built in the `co_await` expression.
@@ -71,6 +73,8 @@ class proxy_endpoint {
     /// Refuses what is never sent (a target outside the upstream, TRACE, CONNECT, an unknown
     /// method); else fills in the call.
     std::optional<response> check_request(const request_head& head, call_state& call) const;
+    /// The answer to a call the cluster's budget did not admit.
+    response shared_refusal(const shared_window::draw_result& drawn) const;
     /// The answer to a call the budget did not admit (queue full, out of time, shutting down).
     std::optional<response> not_admitted(budget_gate::verdict v, call_state& call);
     /// The token for the call when none is held: after waiting for the first or a refresh.
@@ -97,6 +101,7 @@ class proxy_endpoint {
     token_keeper& keeper_;
     budget_gate& gate_;
     upstream_pool& pool_;
+    shared_window* shared_;
     proxy_settings settings_;
     const logger& log_;
     proxy_stats stats_;

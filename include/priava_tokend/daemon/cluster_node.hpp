@@ -2,6 +2,7 @@
 
 #include <priava_tokend/cluster/cluster_member.hpp>
 #include <priava_tokend/cluster/cluster_store.hpp>
+#include <priava_tokend/cluster/etcd_budget.hpp>
 #include <priava_tokend/config/config.hpp>
 #include <priava_tokend/core/logger.hpp>
 
@@ -14,6 +15,7 @@ namespace priava_tokend {
 struct cluster_node {
     std::unique_ptr<cluster_member> member;
     std::unique_ptr<cluster_store> store;
+    std::unique_ptr<etcd_budget> budget; ///< with the proxy on: the cluster's budget
 };
 
 /// Reads the encryption key and the etcd credentials and makes the node; fails naming the file

@@ -40,7 +40,8 @@ class daemon_process {
         logger& log;
         token_store& store;
         const unix_listener& listener;
-        cluster_member* cluster = nullptr; ///< in cluster mode; `store` is then its store
+        cluster_member* cluster = nullptr;       ///< in cluster mode; `store` is then its store
+        shared_window* cluster_budget = nullptr; ///< in cluster mode with the proxy on
     };
 
     /// Throws `std::runtime_error` naming the problem when the proxy cannot be set up.
@@ -78,6 +79,7 @@ class daemon_process {
     environment env_;
     sd_notifier notify_;
     cluster_member* cluster_;
+    shared_window* cluster_budget_;
     std::unique_ptr<budget_gate> budget_; ///< with the proxy on; the keeper's requests pass it
     token_keeper keeper_;
     socket_api api_;

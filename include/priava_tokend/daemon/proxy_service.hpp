@@ -22,7 +22,8 @@ class proxy_service {
     static outcome<std::unique_ptr<proxy_service>> open(net::any_io_executor ex, const config& cfg,
                                                         token_keeper& keeper, budget_gate& gate,
                                                         socket_api& api, const environment& env,
-                                                        const logger& log);
+                                                        const logger& log,
+                                                        shared_window* shared = nullptr);
 
     proxy_endpoint& endpoint() noexcept { return endpoint_; }
     /// The TCP listener of `listen_tcp`, if configured; its `run` is the caller's to supervise.
@@ -33,7 +34,7 @@ class proxy_service {
     void cut_off();
 
     proxy_service(std::unique_ptr<upstream_pool> pool, token_keeper& keeper, budget_gate& gate,
-                  proxy_settings settings, const logger& log);
+                  proxy_settings settings, const logger& log, shared_window* shared);
 
   private:
     std::unique_ptr<upstream_pool> pool_;

@@ -2,6 +2,7 @@
 
 #include <priava_tokend/priava/token_client.hpp>
 #include <priava_tokend/proxy/budget_gate.hpp>
+#include <priava_tokend/proxy/shared_window.hpp>
 
 #include <memory>
 
@@ -12,15 +13,19 @@ namespace priava_tokend {
 /// endpoint pauses the API calls too. The keeper still decides when to retry.
 class budgeted_token_client final : public token_client {
   public:
-    budgeted_token_client(std::shared_ptr<const token_client> inner, budget_gate& gate)
+    /// `shared`: the cluster's budget, drawn from after the local one (null outside a cluster).
+    budgeted_token_client(std::shared_ptr<const token_client> inner, budget_gate& gate,
+                          shared_window* shared = nullptr)
         : inner_(std::move(inner))
-        , gate_(gate) {}
+        , gate_(gate)
+        , shared_(shared) {}
 
     net::awaitable<token_outcome> request(const secret& body) const override;
 
   private:
     std::shared_ptr<const token_client> inner_;
     budget_gate& gate_;
+    shared_window* shared_;
 };
 
 /// A wall-clock moment (Priava's `retry-after`) on the steady clock, from `now` on both.

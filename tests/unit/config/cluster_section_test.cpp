@@ -288,11 +288,14 @@ TEST(ClusterSection, AUsernameNeedsAPasswordFileAndTheOtherWayRound) {
               "is required with password_file");
 }
 
-TEST(ClusterSection, TheProxyIsRefusedInClusterMode) {
-    const auto c = parse(std::string(minimal) + "[proxy]\nenabled = true\n[cluster]\n" +
-                         std::string(key_file) + "etcd_endpoints = [\"http://a:2379\"]\n");
-    const std::string message = only_problem(c, "proxy.enabled");
-    EXPECT_NE(message.find("not available in cluster mode"), std::string::npos) << message;
+TEST(ClusterSection, TheProxyRunsInClusterModeOnTheClustersBudget) {
+    const auto c =
+        parse(std::string(minimal) + "[proxy]\nenabled = true\nbudget = 100\n[cluster]\n" +
+              std::string(key_file) + "etcd_endpoints = [\"http://a:2379\"]\n");
+    EXPECT_TRUE(c.problems.empty()) << describe(c);
+    EXPECT_TRUE(c.values.proxy.enabled);
+    EXPECT_EQ(c.values.proxy.budget, 100u);
+    EXPECT_TRUE(c.values.cluster.enabled());
 }
 
 TEST(ClusterSection, TheProxyIsFineWithoutCluster) {
