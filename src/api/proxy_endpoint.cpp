@@ -198,15 +198,23 @@ const held_token* proxy_endpoint::newer_held(const call_state& call) const {
     return t != nullptr && t->generation > call.generation ? t : nullptr;
 }
 
+net::awaitable<std::optional<response>> proxy_endpoint::draw_shared(call_state& call) {
+    if (shared_ == nullptr) {
+        co_return std::nullopt;
+    }
+    const auto drew = clock::now();
+    const auto drawn = co_await shared_->draw(call.until);
+    call.waited += clock::now() - drew;
+    if (drawn.granted) {
+        co_return std::nullopt;
+    }
+    gate_.finished(call.ticket);
+    co_return shared_refusal(drawn);
+}
+
 net::awaitable<std::optional<response>> proxy_endpoint::attempt(call_state& call) {
-    if (shared_ != nullptr) {
-        const auto drew = clock::now();
-        const auto drawn = co_await shared_->draw(call.until);
-        call.waited += clock::now() - drew;
-        if (!drawn.granted) {
-            gate_.finished(call.ticket);
-            co_return shared_refusal(drawn);
-        }
+    if (auto refused = co_await draw_shared(call)) {
+        co_return refused;
     }
     if (const held_token* t = newer_held(call)) {
         call.use(*t); // refreshed while this call waited

@@ -93,6 +93,36 @@ std::optional<shared_record> cluster_member::decode(const etcd_kv& kv) {
 
 // --- joining -----------------------------------------------------------------------------------
 
+net::awaitable<void> cluster_member::seed(const stored_tokens& local) {
+    const shared_record r{local.generation, shared_record::phase::ready, holder_, local};
+    const std::vector<etcd_compare> absent{
+        {prefix_ + "state", etcd_compare::field::create_revision, 0, {}}};
+    const std::vector<etcd_write> put_state{
+        {prefix_ + "state", encode_shared_record(r, cipher_, fingerprint_), 0}};
+    auto put = co_await etcd_.txn(absent, put_state);
+    if (put && put->succeeded) {
+        log_.info("cluster: stored this node's generation " + std::to_string(r.generation) +
+                  " as the shared state");
+    }
+}
+
+net::awaitable<void> cluster_member::put_back_newer(const stored_tokens& local) {
+    shared_record newer{local.generation, shared_record::phase::ready, holder_, local};
+    const std::vector<etcd_compare> unchanged{
+        {prefix_ + "state", etcd_compare::field::mod_revision, state_rev_, {}}};
+    const std::vector<etcd_write> put_state{
+        {prefix_ + "state", encode_shared_record(newer, cipher_, fingerprint_), 0}};
+    auto put = co_await etcd_.txn(unchanged, put_state);
+    if (put && put->succeeded) {
+        log_.warning("cluster: recovered generation " + std::to_string(newer.generation) +
+                     " from this node's state file over etcd's generation " +
+                     std::to_string(record_->generation));
+        seen_value_ = *put_state.front().value;
+        state_rev_ = put->revision;
+        record_ = std::move(newer);
+    }
+}
+
 net::awaitable<outcome<std::optional<stored_tokens>>>
 cluster_member::join(std::optional<stored_tokens> local) {
     log_.info("cluster mode: node " + std::string(holder_node(holder_)) + ", credential '" +
@@ -105,16 +135,7 @@ cluster_member::join(std::optional<stored_tokens> local) {
     etcd_up_ = true;
     if (!*kv) {
         if (local) { // the first node of a cluster brings its credential along
-            const shared_record r{local->generation, shared_record::phase::ready, holder_, local};
-            const std::vector<etcd_compare> absent{
-                {prefix_ + "state", etcd_compare::field::create_revision, 0, {}}};
-            const std::vector<etcd_write> put_state{
-                {prefix_ + "state", encode_shared_record(r, cipher_, fingerprint_), 0}};
-            auto put = co_await etcd_.txn(absent, put_state);
-            if (put && put->succeeded) {
-                log_.info("cluster: stored this node's generation " + std::to_string(r.generation) +
-                          " as the shared state");
-            }
+            co_await seed(*local);
         }
         co_return local;
     }
@@ -137,22 +158,7 @@ cluster_member::join(std::optional<stored_tokens> local) {
         (record_->state == shared_record::phase::ready || mine_before)) {
         // This node fetched newer tokens than etcd holds: its last refresh before it stopped,
         // or etcd was restored from an older snapshot. A lower generation is never taken.
-        shared_record newer{local->generation, shared_record::phase::ready, holder_, local};
-        const std::vector<etcd_compare> unchanged{
-            {prefix_ + "state", etcd_compare::field::mod_revision, state_rev_, {}}};
-        const std::vector<etcd_write> put_state{
-            {prefix_ + "state", encode_shared_record(newer, cipher_, fingerprint_), 0}};
-        auto put = co_await etcd_.txn(unchanged, put_state);
-        if (put && put->succeeded) {
-            seen_value_ = *put_state.front().value;
-        }
-        if (put && put->succeeded) {
-            log_.warning("cluster: recovered generation " + std::to_string(newer.generation) +
-                         " from this node's state file over etcd's generation " +
-                         std::to_string(record_->generation));
-            state_rev_ = put->revision;
-            record_ = std::move(newer);
-        }
+        co_await put_back_newer(*local);
     }
     if (record_->tokens && (!local || record_->tokens->generation > local->generation)) {
         co_return record_->tokens;

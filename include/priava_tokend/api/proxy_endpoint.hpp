@@ -73,6 +73,8 @@ class proxy_endpoint {
     /// Refuses what is never sent (a target outside the upstream, TRACE, CONNECT, an unknown
     /// method); else fills in the call.
     std::optional<response> check_request(const request_head& head, call_state& call) const;
+    /// Cluster mode: the call's place in the cluster's budget, or the answer when it has none.
+    net::awaitable<std::optional<response>> draw_shared(call_state& call);
     /// The answer to a call the cluster's budget did not admit.
     response shared_refusal(const shared_window::draw_result& drawn) const;
     /// The answer to a call the budget did not admit (queue full, out of time, shutting down).

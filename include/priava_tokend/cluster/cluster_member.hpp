@@ -70,6 +70,9 @@ class cluster_member {
 
   private:
     net::awaitable<outcome<void>> begin_intent(bool as_leader);
+    /// `join`'s steps: the first node's state into an empty etcd; a newer state put back.
+    net::awaitable<void> seed(const stored_tokens& local);
+    net::awaitable<void> put_back_newer(const stored_tokens& local);
     net::awaitable<void> tick();
     net::awaitable<bool> keep_lease();
     net::awaitable<void> elect();
