@@ -238,9 +238,9 @@ int commit_exchanged(const config& cfg, net::io_context& io, cluster_member& mem
                                sha256_hex(code.reveal())};
     // The daemon running here writes its own copy when it takes the commit.
     const bool written =
-        write_local && write_state_file(cfg.state.path,
-                                        encode_state(stored, credential_fingerprint(cfg.priava)))
-                           .has_value();
+        write_local &&
+        write_state_file(cfg.state.path, encode_state(stored, credential_fingerprint(cfg.priava)))
+            .has_value();
     if (written) {
         give_to_directory_owner(cfg.state.path);
     }
@@ -290,7 +290,7 @@ int exchange_into_cluster(const config& cfg, const environment& env,
             << " has a token request in flight; try again in a few seconds\n";
         return to_int(exit_code::temporary);
     }
-    if (before && !force) {
+    if (before && before->state != shared_record::phase::rejected && !force) {
         refuse_replacing(cfg, *before, err);
         return to_int(exit_code::failed);
     }
@@ -320,8 +320,7 @@ std::optional<std::string> follower_here(const config& cfg) {
     if (!cfg.cluster.enabled()) {
         return std::nullopt;
     }
-    const auto reply =
-        unix_http_request(cfg.listen.socket, http::verb::get, "/v1/status", {}, 5s);
+    const auto reply = unix_http_request(cfg.listen.socket, http::verb::get, "/v1/status", {}, 5s);
     const auto o = reply && reply->status == 200 ? parse_json_object(reply->body) : std::nullopt;
     const auto* cluster = o ? o->if_contains("cluster") : nullptr;
     if (cluster == nullptr || !cluster->is_object()) {

@@ -110,6 +110,19 @@ std::string check_places(const config& cfg, findings& found) {
     return summary;
 }
 
+std::string shared_state_note(const shared_record& record) {
+    switch (record.state) {
+    case shared_record::phase::ready:
+        return ", decrypts with this key";
+    case shared_record::phase::refreshing:
+        return ", decrypts with this key; a token request of " +
+               std::string(holder_node(record.holder)) + " in flight";
+    case shared_record::phase::rejected:
+        break;
+    }
+    return ", decrypts with this key; Priava rejected its refresh token: bootstrap a new code";
+}
+
 /// Cluster mode: the key file, the etcd settings, and a read of the shared state through them;
 /// a one-line summary.
 std::string check_cluster(const config& cfg, const environment& env, findings& found) {
@@ -130,10 +143,9 @@ std::string check_cluster(const config& cfg, const environment& env, findings& f
     auto state = run_to_completion(io, node->member->read(), limit);
     if (!state || !*state) {
         const std::string m = state ? state->error().message : "no answer from etcd";
-        const bool decrypt = state &&
-                             state->error().code != make_error_code(errc::connection_lost) &&
-                             state->error().code != make_error_code(errc::request_timeout) &&
-                             state->error().code != make_error_code(errc::connect_failed);
+        const bool decrypt =
+            state && (state->error().code == make_error_code(errc::state_corrupt) ||
+                      state->error().code == make_error_code(errc::state_foreign));
         found.add(decrypt ? "cluster.encryption_key_file" : "cluster.etcd_endpoints", m,
                   decrypt ? "use the same key file and [priava] settings as the other nodes"
                           : "start etcd, or list its members' client URLs");
@@ -143,11 +155,7 @@ std::string check_cluster(const config& cfg, const environment& env, findings& f
     return "'" + cfg.cluster.name + "' on etcd (" +
            std::to_string(cfg.cluster.etcd_endpoints.size()) + " endpoint" +
            (cfg.cluster.etcd_endpoints.size() == 1 ? "" : "s") + "): " +
-           (record ? "generation " + std::to_string(record->generation) +
-                         (record->state == shared_record::phase::ready
-                              ? ", decrypts with this key"
-                              : ", a token request of " + std::string(holder_node(record->holder)) +
-                                    " in flight")
+           (record ? "generation " + std::to_string(record->generation) + shared_state_note(*record)
                    : std::string("no shared state yet (bootstrap on one node)"));
 }
 

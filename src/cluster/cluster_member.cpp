@@ -262,6 +262,7 @@ net::awaitable<void> cluster_member::elect() {
     }
     if (*kv) {
         leader_name_ = std::string(holder_node((*kv)->value));
+        leader_holder_ = (*kv)->value;
         leader_rev_ = (*kv)->lease == lease_ ? (*kv)->create_revision : 0;
         co_return;
     }
@@ -275,6 +276,7 @@ net::awaitable<void> cluster_member::elect() {
     if (won->succeeded) {
         leader_rev_ = won->revision;
         leader_name_ = std::string(holder_node(holder_));
+        leader_holder_ = holder_;
         log_.info("cluster: this node is the leader now");
     }
 }
@@ -351,12 +353,19 @@ void cluster_member::decide_role() {
     const bool leading = etcd_up_ && lease_ok && leader_rev_ != 0;
     leading_ = leading;
     bool blocked = false;
-    if (record_ && record_->state == shared_record::phase::refreshing &&
-        record_->holder != holder_) {
+    if (record_ && record_->state == shared_record::phase::rejected) {
+        if (!foreign_ || foreign_->revision != state_rev_) {
+            foreign_ = foreign_intent{state_rev_, now, true};
+            keeper_->chain_lost("Priava rejected the cluster's refresh token (at node " +
+                                std::string(holder_node(record_->holder)) + ")");
+        }
+    } else if (record_ && record_->state == shared_record::phase::refreshing &&
+               record_->holder != holder_) {
         // Another node's token request may be in flight, its refresh token spent already:
         // nobody sends it again. Once the holder had time to commit and did not, the chain is
         // lost; a new code then starts another one, over the dead intent.
-        const bool holder_leads = holder_node(record_->holder) == leader_name_;
+        // The same node restarted is another holder: its earlier run's intent is as dead.
+        const bool holder_leads = record_->holder == leader_holder_;
         if (!foreign_ || foreign_->revision != state_rev_ ||
             (holder_leads && !foreign_->reported)) {
             foreign_ = foreign_intent{state_rev_, now, false}; // a live leader may take its time
@@ -402,6 +411,7 @@ net::awaitable<outcome<std::optional<shared_record>>> cluster_member::read() {
         co_return leader.error();
     }
     leader_name_ = *leader ? std::string(holder_node((*leader)->value)) : std::string{};
+    leader_holder_ = *leader ? (*leader)->value : std::string{};
     auto kv = co_await etcd_.get(prefix_ + "state");
     if (!kv) {
         co_return kv.error();
@@ -444,6 +454,29 @@ net::awaitable<outcome<void>> cluster_member::abandon_intent() {
         auto before = seen_value_.empty() ? std::optional<shared_record>{}
                                           : decode(etcd_kv{{}, seen_value_, 0, state_rev_, 0});
         record_ = std::move(before);
+    }
+    co_return outcome<void>{};
+}
+
+net::awaitable<outcome<void>> cluster_member::mark_rejected() {
+    if (intent_rev_ == 0) {
+        co_return outcome<void>{};
+    }
+    shared_record dead{record_ ? record_->generation : 0, shared_record::phase::rejected, holder_,
+                       std::nullopt};
+    const std::vector<etcd_compare> ours{
+        {prefix_ + "state", etcd_compare::field::mod_revision, intent_rev_, {}}};
+    const std::vector<etcd_write> put_dead{
+        {prefix_ + "state", encode_shared_record(dead, cipher_, fingerprint_), 0}};
+    auto put = co_await etcd_.txn(ours, put_dead);
+    intent_rev_ = 0;
+    if (!put) {
+        co_return put.error();
+    }
+    if (put->succeeded) {
+        seen_value_ = *put_dead.front().value;
+        state_rev_ = put->revision;
+        record_ = std::move(dead);
     }
     co_return outcome<void>{};
 }

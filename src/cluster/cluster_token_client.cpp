@@ -26,6 +26,8 @@ net::awaitable<token_outcome> cluster_token_client::request(const secret& body) 
     token_outcome outcome = co_await inner_->request(body);
     if (left_unused(outcome, body)) {
         co_await member_.abandon_intent(); // the state before stands; nobody waits for ours
+    } else if (std::holds_alternative<rejection>(outcome)) {
+        co_await member_.mark_rejected(); // the chain is dead: every node says so
     }
     co_return outcome;
 }

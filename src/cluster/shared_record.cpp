@@ -14,7 +14,15 @@ namespace json = boost::json;
 constexpr std::int64_t format_version = 1;
 
 std::string_view phase_name(shared_record::phase p) {
-    return p == shared_record::phase::ready ? "ready" : "refreshing";
+    switch (p) {
+    case shared_record::phase::ready:
+        return "ready";
+    case shared_record::phase::refreshing:
+        return "refreshing";
+    case shared_record::phase::rejected:
+        break;
+    }
+    return "rejected";
 }
 
 /// What the tag covers besides the tokens: every field a fence or a reader acts on.
@@ -80,6 +88,8 @@ outcome<shared_record> decode_shared_record(std::string_view text, const state_c
     r.generation = *gen;
     if (phase->get_string() == "refreshing") {
         r.state = shared_record::phase::refreshing;
+    } else if (phase->get_string() == "rejected") {
+        r.state = shared_record::phase::rejected;
     } else if (phase->get_string() != "ready") {
         return corrupt("has an unknown phase");
     }

@@ -250,6 +250,23 @@ class Bootstrap(ClusterTestCase):
         self.assertEqual(status, 200, body)
         self.assert_each_refresh_token_used_once()
 
+    def test_a_refresh_token_priava_rejects_is_reported_by_every_node(self):
+        nodes = self.three_nodes()
+        leader = wait_for(lambda: self.leader(nodes), 10, "one leader")
+        self.fake.revoke()
+        leader.post("/v1/token/refresh", timeout=20)
+        for d in nodes:
+            d.wait_status(lambda s: s["state"] == "reauth_required", 15)
+        follower = next(d for d in nodes if d is not leader)
+        self.assertIn("rejected", follower.status()["last_error"]["error_description"])
+        self.assertEqual(json.loads(self.etcd.get("/priava-tokend/test/state"))["phase"],
+                         "rejected")
+        result = follower.bootstrap()  # no --force: the chain is dead
+        self.assertEqual(result.returncode, 0, result.stderr)
+        for d in nodes:
+            d.wait_status(lambda s: s["state"] == "valid", 10)
+        self.assert_each_refresh_token_used_once()
+
     def test_a_refused_code_leaves_the_clusters_chain_as_it_was(self):
         nodes = self.three_nodes()
         spare = self.node("n4", start=False)

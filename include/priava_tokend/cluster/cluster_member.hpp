@@ -45,6 +45,10 @@ class cluster_member {
     /// Commits new tokens over this node's intent (or the state it last saw).
     net::awaitable<outcome<void>> commit(const stored_tokens& tokens);
 
+    /// Priava rejected the refresh token of this node's intent: the chain is dead, and every node
+    /// says so (phase `rejected`) instead of waiting for a commit that never comes.
+    net::awaitable<outcome<void>> mark_rejected();
+
     // --- `bootstrap` with no daemon running on this node ---------------------------------------
 
     /// The shared state as etcd holds it now (nothing when there is none yet); `status().leader`
@@ -100,6 +104,7 @@ class cluster_member {
     std::chrono::steady_clock::time_point lease_until_{};
     std::int64_t leader_rev_ = 0; ///< create_revision of our leader key, 0 when not leading
     std::string leader_name_;
+    std::string leader_holder_; ///< the leader key's value: node/incarnation
     std::optional<shared_record> record_;
     std::int64_t state_rev_ = 0;  ///< mod_revision of the state key as last seen; 0: absent
     std::int64_t intent_rev_ = 0; ///< our open intent's revision

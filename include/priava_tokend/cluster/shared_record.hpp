@@ -19,6 +19,7 @@ struct shared_record {
     enum class phase {
         ready,      ///< the tokens are the newest; any leader may refresh them
         refreshing, ///< `holder` may be sending the refresh token to Priava
+        rejected,   ///< Priava rejected the refresh token: a new code is needed
     };
     std::uint64_t generation = 0;
     phase state = phase::ready;
