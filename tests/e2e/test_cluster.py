@@ -46,9 +46,10 @@ class ClusterTestCase(E2ETestCase):
                     print("--- %s\n%s" % (d.name, d.logs()[-6000:]))
         super().tearDown()
 
-    def node(self, name, key_file=None, start=True, **overrides):
+    def node(self, name, key_file=None, start=True, cluster_extra=None, **overrides):
         cluster = {"etcd_endpoints": self.etcd.endpoints, "name": "test", "node": name,
                    "lease_ttl": LEASE, "encryption_key_file": key_file or self.key_file}
+        cluster.update(cluster_extra or {})
         d = self.daemon(name=name, state_path=os.path.join(self.dir, name + ".state.json"),
                         cluster=cluster, **overrides)
         if start:
@@ -365,6 +366,51 @@ class ClusterProxy(ClusterTestCase):
         self.assertGreaterEqual(int(headers["priava-tokend-queue-ms"]),
                                 (int(at) - asked) * 1000 - 300)
         self.assertEqual(self.fake.stats()["api_requests"], sent + 2)
+
+
+class EtcdAuthentication(ClusterTestCase):
+    """etcd with authentication on: the daemon signs in with cluster.username/password_file."""
+    fake_expires_in = 4
+
+    def enable_auth(self):
+        b64 = lambda text: base64.b64encode(text.encode()).decode()
+        call = self.etcd.call
+        call("/v3/auth/role/add", {"name": "root"})
+        call("/v3/auth/user/add", {"name": "root", "password": "root-pw"})
+        call("/v3/auth/user/grant", {"user": "root", "role": "root"})
+        call("/v3/auth/role/add", {"name": "tokend"})
+        call("/v3/auth/role/grant", {"name": "tokend", "perm": {
+            "key": b64("/priava-tokend/"), "range_end": b64("/priava-tokend0"),
+            "permType": "READWRITE"}})
+        call("/v3/auth/user/add", {"name": "tokend", "password": "Zx81Qw93Lp02"})
+        call("/v3/auth/user/grant", {"user": "tokend", "role": "tokend"})
+        call("/v3/auth/enable", {})
+
+    def password_file(self, name, text):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text + "\n")
+        os.chmod(path, 0o600)
+        self.extra_secrets.append(text)
+        return path
+
+    def test_nodes_sign_in_and_a_wrong_password_is_named(self):
+        self.enable_auth()
+        good = self.password_file("etcd-password", "Zx81Qw93Lp02")
+        first = self.node("n1", start=False,
+                          cluster_extra={"username": "tokend", "password_file": good})
+        result = first.bootstrap()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        first.start()
+        wait_for(lambda: (self.cluster_of(first) or {}).get("role") == "leader", 10, "n1 leads")
+        grants = self.fake.stats()["refresh_grants"]
+        wait_for(lambda: self.fake.stats()["refresh_grants"] > grants, 10, "a refresh")
+        bad = self.password_file("wrong-password", "Vb27Nm64Kd55")
+        wrong = self.node("n2", start=False,
+                          cluster_extra={"username": "tokend", "password_file": bad})
+        wrong.start(wait_ready=False)
+        wait_for(lambda: "authentication failed" in wrong.logs(), 15, "n2 to name the refusal")
+        self.assertEqual((self.cluster_of(wrong) or {}).get("etcd"), "unreachable")
 
 
 class EncryptionKey(ClusterTestCase):
