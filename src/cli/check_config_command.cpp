@@ -148,7 +148,8 @@ std::string check_cluster(const config& cfg, const environment& env, findings& f
                       state->error().code == make_error_code(errc::state_foreign));
         found.add(decrypt ? "cluster.encryption_key_file" : "cluster.etcd_endpoints", m,
                   decrypt ? "use the same key file and [priava] settings as the other nodes"
-                          : "start etcd, or list its members' client URLs");
+                          : "start etcd, list its members' client URLs, or for https:// set "
+                            "cluster.ca_file to the CA that signed etcd's certificate");
         return {};
     }
     const auto& record = **state;

@@ -96,6 +96,9 @@ outcome<std::optional<cluster_node>> join_cluster(net::io_context& io, const con
     const auto limit =
         cfg.cluster.etcd_endpoints.size() * cfg.cluster.lease_ttl + std::chrono::seconds{5};
     auto joined = run_to_completion(io, node->member->join(begin.stored), limit);
+    if (io.stopped()) {
+        io.restart(); // it ran out of work with the join; the daemon's own run comes next
+    }
     if (!joined) {
         return make_failure(errc::connection_lost, "cluster: etcd did not answer in time");
     }

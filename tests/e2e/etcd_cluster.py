@@ -20,6 +20,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 
@@ -69,12 +70,12 @@ class BindRace(RuntimeError):
 class Member:
     """One etcd process: name, ports, data directory, log file, command line."""
 
-    def __init__(self, workdir, index, client_port, peer_port):
+    def __init__(self, workdir, index, client_port, peer_port, scheme="http"):
         self.index = index
         self.name = "etcd%d" % index
         self.client_port = client_port
         self.peer_port = peer_port
-        self.client_url = "http://127.0.0.1:%d" % client_port
+        self.client_url = "%s://127.0.0.1:%d" % (scheme, client_port)
         self.peer_url = "http://127.0.0.1:%d" % peer_port
         self.data_dir = os.path.join(workdir, self.name + ".data")
         self.log_path = os.path.join(workdir, self.name + ".log")
@@ -124,10 +125,17 @@ class EtcdCluster:
     """`size` etcd members on 127.0.0.1; see the module docstring. Usable as a context manager;
     `close()` kills every member and may be called again."""
 
-    def __init__(self, workdir, size=3, start_timeout=30, attempts=5, extra_args=()):
+    def __init__(self, workdir, size=3, start_timeout=30, attempts=5, extra_args=(), tls=None):
+        """`tls`: {"cert": PATH, "key": PATH, "ca": PATH} serves the client URLs over HTTPS with
+        that certificate (for 127.0.0.1); the module's own calls then trust `ca`."""
         self.workdir = workdir
         self.size = size
         self.extra_args = list(extra_args)
+        self.ssl_context = None
+        if tls:
+            self.ssl_context = ssl.create_default_context(cafile=tls["ca"])
+            self.extra_args = ["--cert-file", tls["cert"], "--key-file", tls["key"],
+                               *self.extra_args]
         self.members = []
         os.makedirs(workdir, exist_ok=True)
         for attempt in range(attempts):
@@ -145,7 +153,8 @@ class EtcdCluster:
 
     def _launch(self, attempt):
         ports = free_ports(2 * self.size)
-        self.members = [Member(self.workdir, i, ports[2 * i], ports[2 * i + 1])
+        scheme = "https" if self.ssl_context else "http"
+        self.members = [Member(self.workdir, i, ports[2 * i], ports[2 * i + 1], scheme)
                         for i in range(self.size)]
         initial = ",".join("%s=%s" % (m.name, m.peer_url) for m in self.members)
         token = "e2e-%d-%d-%d" % (os.getpid(), attempt, ports[0])
@@ -309,10 +318,13 @@ class EtcdCluster:
 
     # --- the JSON gateway -----------------------------------------------------------------------
 
-    @staticmethod
-    def _http(base, method, path, body, timeout):
+    def _http(self, base, method, path, body, timeout):
         host, port = base.rsplit("/", 1)[1].rsplit(":", 1)
-        conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+        if base.startswith("https:"):
+            conn = http.client.HTTPSConnection(host, int(port), timeout=timeout,
+                                               context=self.ssl_context)
+        else:
+            conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
         try:
             data = json.dumps(body) if body is not None else None
             headers = {"Content-Type": "application/json"} if data is not None else {}

@@ -658,7 +658,8 @@ class Sandbox(SystemdTestCase):
         text = re.sub(r'(?m)^token_url\s*=.*$', 'token_url = "%s"' % token_url, text)
         text = re.sub(r'(?m)^client_id\s*=.*$', 'client_id = "%s"' % CLIENT_ID, text)
         text = re.sub(r'(?m)^redirect_uri\s*=.*$', 'redirect_uri = "%s"' % REDIRECT_URI, text)
-        text = re.sub(r'(?m)^# ca_file\s*=.*$', 'ca_file = "%s"' % self.fake.ca_file, text)
+        # The first one, [priava]'s ([cluster]'s comes later).
+        text = re.sub(r'(?m)^# ca_file\s*=.*$', 'ca_file = "%s"' % self.fake.ca_file, text, count=1)
         for prefix in ("/var/lib/", "/run/"):
             text = text.replace('"%s' % prefix, '"%s%s' % (self.root, prefix))
         self.assertRegex(text, r'(?m)^path\s*=\s*"%s/state.json"' % re.escape(self.host(state_dir)))
