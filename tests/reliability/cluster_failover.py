@@ -141,8 +141,12 @@ def run(kills, seed, max_delay):
             dead = [d for d in rest if (status(d) or {}).get("state") == "reauth_required"]
             if dead or not fetched:
                 lost += 1
-                boss = wait(lambda: leader_among(nodes)[0], 30)
-                again = boss.bootstrap() if boss else None
+                # Through a node that reports the lost chain: each notes it on its own clock, and
+                # one that has not yet would refuse the code.
+                waiter = dead[0] if dead else wait(lambda: next(
+                    (d for d in nodes if (status(d) or {}).get("state") == "reauth_required"),
+                    None), 30)
+                again = waiter.bootstrap() if waiter else None
                 if again is None or again.returncode != 0:
                     raise SystemExit("kill %d: re-bootstrap failed: %s" %
                                      (i + 1, again.stderr if again else "no leader"))
