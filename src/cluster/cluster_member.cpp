@@ -217,8 +217,8 @@ net::awaitable<void> cluster_member::tick() {
     }
     co_await elect();
     co_await read_state();
-    co_await answer_asks();
     decide_role();
+    co_await answer_asks(); // once the role is decided: a leader that may refresh answers
 }
 
 net::awaitable<bool> cluster_member::keep_lease() {
@@ -319,8 +319,8 @@ net::awaitable<void> cluster_member::read_state() {
 }
 
 net::awaitable<void> cluster_member::answer_asks() {
-    if (leader_rev_ == 0) {
-        co_return;
+    if (leader_rev_ == 0 || !keeper_->refresher()) {
+        co_return; // the ask stays for the node that may refresh
     }
     const std::string key = prefix_ + "wanted";
     auto kv = co_await etcd_.get(key);
@@ -332,7 +332,7 @@ net::awaitable<void> cluster_member::answer_asks() {
         {key, etcd_compare::field::mod_revision, (*kv)->mod_revision, {}}};
     const std::vector<etcd_write> remove{{key, std::nullopt, 0}};
     co_await etcd_.txn(unchanged, remove);
-    if (wanted && *wanted >= keeper_->stored_generation() && keeper_->refresher()) {
+    if (wanted && *wanted >= keeper_->stored_generation()) {
         log_.info("cluster: a follower asked for a token newer than generation " +
                   std::to_string(*wanted));
         keeper_->refresh_now();
