@@ -192,6 +192,20 @@ class Failover(ClusterTestCase):
         self.assertNotIn("token refreshed", said)
         self.assert_each_refresh_token_used_once()
 
+    def test_a_dead_etcd_member_is_left_for_the_next_endpoint(self):
+        nodes = self.three_nodes()
+        wait_for(lambda: self.leader(nodes), 10, "one leader")
+        self.etcd.kill(0)  # the first endpoint every node talks to
+        grants = self.fake.stats()["refresh_grants"]
+        wait_for(lambda: self.fake.stats()["refresh_grants"] >= grants + 2, 20,
+                 "two refreshes through the other members")
+        leader = wait_for(lambda: self.leader(nodes), 10, "one leader")
+        wait_for(lambda: all((self.cluster_of(d) or {}).get("etcd") == "ok" and
+                             (self.serving(d) or {}).get("generation", 0) >=
+                             self.serving(leader)["generation"] for d in nodes), 10,
+                 "every node on the new generation")
+        self.assert_each_refresh_token_used_once()
+
     def test_etcd_without_quorum_stops_refreshing_and_both_resume(self):
         nodes = self.three_nodes()
         wait_for(lambda: self.leader(nodes), 10, "one leader")
