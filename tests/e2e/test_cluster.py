@@ -14,7 +14,6 @@ from harness import E2ETestCase, request
 
 LEASE = "2s"
 
-
 def wait_for(predicate, seconds, what):
     """Polls `predicate` until it returns something true; fails naming `what` after `seconds`."""
     deadline = time.monotonic() + seconds
@@ -25,7 +24,6 @@ def wait_for(predicate, seconds, what):
         if time.monotonic() > deadline:
             raise AssertionError("timed out after %ss waiting for %s" % (seconds, what))
         time.sleep(0.05)
-
 
 class ClusterTestCase(E2ETestCase):
     fake_expires_in = 4
@@ -92,10 +90,18 @@ class ClusterTestCase(E2ETestCase):
                    (self.cluster_of(d) or {}).get("role") == "leader"]
         return leaders[0] if len(leaders) == 1 else None
 
+    def just_refreshed(self, leader):
+        """Returns once `leader` served a new generation: its next token request is most of a
+        lifetime away, so a kill or a pause now lands outside the intent-to-commit window (where
+        the design can lose the chain, which tests/reliability/cluster_failover.py counts)."""
+        now = self.serving(leader)["generation"]
+        status, _, body = leader.get("/v1/token?newer_than=%d&wait=20" % now, timeout=30)
+        self.assertEqual(status, 200, body)
+        self.assertGreater(body["generation"], now)
+
     def assert_each_refresh_token_used_once(self):
         stats = self.fake.stats()
         self.assertEqual(stats["reuse_attempts"], 0, stats)
-
 
 class SharedCredential(ClusterTestCase):
     def test_every_node_serves_the_same_token_and_no_refresh_token_is_used_twice(self):
@@ -151,11 +157,11 @@ class SharedCredential(ClusterTestCase):
         self.assertEqual(self.fake.stats()["refresh_grants"], before + 1)
         self.assert_each_refresh_token_used_once()
 
-
 class Failover(ClusterTestCase):
     def test_a_killed_leader_is_replaced_within_the_lease(self):
         nodes = self.three_nodes()
         leader = wait_for(lambda: self.leader(nodes), 10, "one leader")
+        self.just_refreshed(leader)
         leader.proc.send_signal(signal.SIGKILL)
         leader.proc.wait()
         killed = time.monotonic()
@@ -172,6 +178,7 @@ class Failover(ClusterTestCase):
     def test_a_paused_leader_neither_refreshes_nor_commits_after_it_resumes(self):
         nodes = self.three_nodes()
         leader = wait_for(lambda: self.leader(nodes), 10, "one leader")
+        self.just_refreshed(leader)
         leader.proc.send_signal(signal.SIGSTOP)
         try:
             rest = [d for d in nodes if d is not leader]
@@ -206,9 +213,12 @@ class Failover(ClusterTestCase):
                  "every node on the new generation")
         self.assert_each_refresh_token_used_once()
 
+class EtcdWithoutQuorum(ClusterTestCase):
+    fake_expires_in = 10  # the held token outlives noticing that etcd went away
+
     def test_etcd_without_quorum_stops_refreshing_and_both_resume(self):
         nodes = self.three_nodes()
-        wait_for(lambda: self.leader(nodes), 10, "one leader")
+        self.just_refreshed(wait_for(lambda: self.leader(nodes), 10, "one leader"))
         self.etcd.kill(1)
         self.etcd.kill(2)
         wait_for(lambda: all((self.cluster_of(d) or {}).get("etcd") == "unreachable"
@@ -217,7 +227,7 @@ class Failover(ClusterTestCase):
         served = [self.serving(d) for d in nodes]
         self.assertTrue(all(served), "nodes keep serving the held token")
         # No node refreshes while etcd has no quorum: a token lifetime passes without a grant.
-        deadline = time.monotonic() + 4
+        deadline = time.monotonic() + self.fake_expires_in
         while time.monotonic() < deadline:
             self.assertEqual(self.fake.stats()["refresh_grants"], grants)
             time.sleep(0.2)
@@ -231,7 +241,6 @@ class Failover(ClusterTestCase):
         wait_for(lambda: all((self.serving(d) or {}).get("generation", 0) > served[0]["generation"]
                              for d in nodes), 30, "refreshing again")
         self.assert_each_refresh_token_used_once()
-
 
 class Bootstrap(ClusterTestCase):
     fake_expires_in = 3600
@@ -332,7 +341,6 @@ class Bootstrap(ClusterTestCase):
             d.wait_status(lambda s: s["state"] == "valid", 10)
         self.assert_each_refresh_token_used_once()
 
-
 class ClusterProxy(ClusterTestCase):
     """With the proxy on, the budget and a 429's pause are the cluster's, drawn through etcd."""
     fake_expires_in = 3600
@@ -387,7 +395,6 @@ class ClusterProxy(ClusterTestCase):
                                 (int(at) - asked) * 1000 - 300)
         self.assertEqual(self.fake.stats()["api_requests"], sent + 2)
 
-
 class EtcdAuthentication(ClusterTestCase):
     """etcd with authentication on: the daemon signs in with cluster.username/password_file."""
     fake_expires_in = 4
@@ -432,7 +439,6 @@ class EtcdAuthentication(ClusterTestCase):
         wait_for(lambda: "authentication failed" in wrong.logs(), 15, "n2 to name the refusal")
         self.assertEqual((self.cluster_of(wrong) or {}).get("etcd"), "unreachable")
 
-
 class EtcdOverTls(ClusterTestCase):
     etcd_size = 1
     etcd_tls = True
@@ -456,7 +462,6 @@ class EtcdOverTls(ClusterTestCase):
         self.assertIn("cluster.etcd_endpoints", result.stderr)
         self.assertIn("certificate not trusted", result.stderr)
         self.assert_each_refresh_token_used_once()
-
 
 class EncryptionKey(ClusterTestCase):
     def test_check_config_reads_the_shared_state_with_the_key(self):
@@ -485,7 +490,6 @@ class EncryptionKey(ClusterTestCase):
         self.assertEqual(stranger.proc.wait(timeout=20), 78)
         self.assertIn("does not decrypt with this encryption_key_file", stranger.logs())
         self.assertFalse(os.path.exists(stranger.socket))
-
 
 if __name__ == "__main__":
     unittest.main()
