@@ -16,7 +16,8 @@ failure bad_endpoint(std::string_view url, std::string what) {
 } // namespace
 
 outcome<etcd_endpoint> parse_etcd_endpoint(std::string_view url) {
-    for (const unsigned char c : url) {
+    for (const char ch : url) {
+        const auto c = static_cast<unsigned char>(ch);
         if (c <= ' ' || c == 0x7f) {
             return make_failure(errc::config_invalid,
                                 "an etcd endpoint contains a space or control character");
