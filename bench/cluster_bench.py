@@ -14,19 +14,10 @@ import subprocess
 import sys
 
 import harness
+from proxy_bench import cpu_seconds
 from etcd_cluster import EtcdCluster
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids):
-    total = 0
-    for pid in pids:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += sum(int(v) for v in fields[11:15])
-    return total / TICK
 
 
 def cpu_per_request(daemon, requests, log_dir):

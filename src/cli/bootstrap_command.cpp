@@ -178,6 +178,17 @@ std::optional<int> unless_tokens(const token_outcome& outcome, const secret& cod
     return std::nullopt;
 }
 
+/// What the code's exchange brought, as the state stores it; takes the tokens.
+stored_tokens exchanged(token_set& tokens, const secret& code, std::uint64_t generation) {
+    const auto now = std::chrono::system_clock::now();
+    return stored_tokens{std::move(*tokens.refresh_token),
+                         std::move(tokens.access_token),
+                         now + tokens.expires_in,
+                         now,
+                         generation,
+                         sha256_hex(code.reveal())};
+}
+
 /// Exchanges the code in this process and writes the state file.
 int exchange_here(const config& cfg, const priava_connection& connection, const secret& code,
                   std::uint64_t generation, std::ostream& out, std::ostream& err) {
@@ -194,13 +205,7 @@ int exchange_here(const config& cfg, const priava_connection& connection, const 
         return *status;
     }
     auto& tokens = std::get<token_set>(*outcome);
-    const auto now = std::chrono::system_clock::now();
-    const stored_tokens stored{std::move(*tokens.refresh_token),
-                               std::move(tokens.access_token),
-                               now + tokens.expires_in,
-                               now,
-                               generation,
-                               sha256_hex(code.reveal())};
+    const stored_tokens stored = exchanged(tokens, code, generation);
     const auto text = encode_state(stored, credential_fingerprint(cfg.priava));
     if (auto written = write_state_file(cfg.state.path, text); !written) {
         err << "priava-tokend: the code was exchanged but " << written.error().message
@@ -229,13 +234,7 @@ void refuse_replacing(const config& cfg, const shared_record& before, std::ostre
 int commit_exchanged(const config& cfg, net::io_context& io, cluster_member& member,
                      token_set& tokens, const secret& code, std::uint64_t generation,
                      bool write_local, std::ostream& out, std::ostream& err) {
-    const auto now = std::chrono::system_clock::now();
-    const stored_tokens stored{std::move(*tokens.refresh_token),
-                               std::move(tokens.access_token),
-                               now + tokens.expires_in,
-                               now,
-                               generation,
-                               sha256_hex(code.reveal())};
+    const stored_tokens stored = exchanged(tokens, code, generation);
     // The daemon running here writes its own copy when it takes the commit.
     const bool written =
         write_local &&

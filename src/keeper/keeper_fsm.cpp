@@ -23,8 +23,7 @@ keeper_fsm::keeper_fsm(keeper_settings settings, std::string store_name, const k
 
 // --- start -------------------------------------------------------------------------------------
 
-keeper_actions keeper_fsm::start_with_tokens(stored_tokens tokens) {
-    const auto now = clock_.now();
+held_token keeper_fsm::held_from(const stored_tokens& tokens) const {
     const auto lifetime =
         std::max(seconds{1}, std::chrono::floor<seconds>(tokens.expires_at - tokens.received_at));
     // The only place the wall clock decides anything: how much of a stored token is left.
@@ -32,12 +31,16 @@ keeper_actions keeper_fsm::start_with_tokens(stored_tokens tokens) {
         std::min<steady_time::duration>(tokens.expires_at - clock_.wall_now(), lifetime);
     held_token held;
     held.access_token = tokens.access_token;
-    held.expires = now + left;
+    held.expires = clock_.now() + left;
     held.received = held.expires - lifetime;
     held.expires_at = tokens.expires_at;
     held.lifetime = lifetime;
     held.generation = tokens.generation;
-    token_ = std::move(held);
+    return held;
+}
+
+keeper_actions keeper_fsm::start_with_tokens(stored_tokens tokens) {
+    token_ = held_from(tokens);
     refresh_token_ = tokens.refresh_token;
     code_digest_ = tokens.bootstrap_code_sha256;
     latest_ = std::move(tokens);

@@ -28,20 +28,7 @@ keeper_actions keeper_fsm::shared_state(stored_tokens tokens) {
     if (ending() || busy() || after_write_ || tokens.generation <= latest_.generation) {
         return out;
     }
-    const auto now = clock_.now();
-    const auto lifetime =
-        std::max(std::chrono::seconds{1},
-                 std::chrono::floor<std::chrono::seconds>(tokens.expires_at - tokens.received_at));
-    const auto left =
-        std::min<steady_time::duration>(tokens.expires_at - clock_.wall_now(), lifetime);
-    held_token held;
-    held.access_token = tokens.access_token;
-    held.expires = now + left;
-    held.received = held.expires - lifetime;
-    held.expires_at = tokens.expires_at;
-    held.lifetime = lifetime;
-    held.generation = tokens.generation;
-    token_ = std::move(held);
+    token_ = held_from(tokens);
     refresh_token_ = tokens.refresh_token;
     code_digest_ = tokens.bootstrap_code_sha256;
     stats_.last_success = tokens.received_at;

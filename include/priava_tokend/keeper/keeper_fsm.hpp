@@ -140,6 +140,8 @@ class keeper_fsm {
         request origin;
         std::optional<token_answer> bootstrap_answer; ///< a socket code's failure, told then
     };
+    /// The held token of stored (or shared) tokens: what is left of it by the wall clock.
+    held_token held_from(const stored_tokens& tokens) const;
     bool busy() const noexcept;
     bool ending() const noexcept;
     bool can_refresh() const noexcept;
