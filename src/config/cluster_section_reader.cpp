@@ -75,8 +75,8 @@ void read_cluster(config_reader& in, config::cluster_section& out) {
     read_endpoints(in, out);
     read_label(in, "name", out.name);
     read_label(in, "node", out.node);
-    if (auto d = in.duration(section, "lease_ttl", false)) {
-        if (*d < milliseconds{2'000} || *d > milliseconds{300'000} || d->count() % 1000 != 0) {
+    if (auto d = in.duration(section, "lease_ttl", milliseconds{2'000}, milliseconds{300'000})) {
+        if (d->count() % 1000 != 0) {
             in.problem(section, "lease_ttl", "must be whole seconds between 2s and 5m",
                        "use e.g. \"10s\"", in.origin(section, "lease_ttl"));
         } else {

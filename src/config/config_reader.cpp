@@ -28,7 +28,8 @@ std::string file_location(std::string_view source, std::size_t line, std::size_t
 std::optional<config_reader::raw> config_reader::find(std::string_view section,
                                                       std::string_view key) const {
     const std::string var = env_name(section, key);
-    if (auto text = env_.get(var)) {
+    // An empty variable is reported once, by report_unknown_variables; the file's value stays.
+    if (auto text = env_.get(var); text && !trim(*text).empty()) {
         return raw{nullptr, std::move(*text), "environment variable " + var};
     }
     const toml::node* node = file_.get(section);
@@ -83,7 +84,7 @@ std::optional<std::string> config_reader::text(std::string_view section, std::st
 }
 
 std::optional<milliseconds> config_reader::duration(std::string_view section, std::string_view key,
-                                                    bool zero_allowed) {
+                                                    milliseconds low, milliseconds high) {
     auto s = string(section, key);
     if (!s) {
         return std::nullopt;
@@ -95,8 +96,12 @@ std::optional<milliseconds> config_reader::duration(std::string_view section, st
                 origin(section, key));
         return std::nullopt;
     }
-    if (!zero_allowed && d->count() == 0) {
-        problem(section, key, "must be greater than zero", "use e.g. \"30s\"",
+    if (*d < low || *d > high) {
+        problem(section, key,
+                low.count() == 0
+                    ? "must be at most " + format_duration(high)
+                    : "must be between " + format_duration(low) + " and " + format_duration(high),
+                "use e.g. \"" + format_duration(std::clamp(*d, low, high)) + "\"",
                 origin(section, key));
         return std::nullopt;
     }

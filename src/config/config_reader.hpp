@@ -47,8 +47,10 @@ class config_reader {
     std::optional<std::string> string(std::string_view section, std::string_view key);
     /// A non-empty string without control characters.
     std::optional<std::string> text(std::string_view section, std::string_view key);
+    /// A duration in [low, high]: every duration has an upper bound, so that no setting can
+    /// overflow the clocks it is added to.
     std::optional<milliseconds> duration(std::string_view section, std::string_view key,
-                                         bool zero_allowed);
+                                         milliseconds low, milliseconds high);
     std::optional<double> number(std::string_view section, std::string_view key);
     std::optional<std::int64_t> integer(std::string_view section, std::string_view key);
     std::optional<bool> boolean(std::string_view section, std::string_view key);

@@ -2,6 +2,8 @@
 
 #include "config_reader.hpp"
 
+#include <priava_tokend/core/trim.hpp>
+
 #include <algorithm>
 #include <cctype>
 
@@ -126,7 +128,13 @@ void report_unknown_variables(const environment& env, std::vector<config_problem
         const bool known = std::any_of(known_keys.begin(), known_keys.end(), [&](const auto& k) {
             return env_name(k.section, k.key) == name;
         });
-        if (!known) {
+        if (known && trim(entry.second).empty()) {
+            // Taken as "no value" it could silently widen access (an empty allow_uids lets
+            // everyone in) or drop a setting of the file: say so instead.
+            problems.push_back({name, "is set but empty",
+                                "unset it to keep the config file's value (or the default), or "
+                                "give it a value; for a list, [] means an empty list"});
+        } else if (!known) {
             problems.push_back({name, "unknown environment variable",
                                 name.find("SECRET") != std::string::npos
                                     ? "the client secret comes from PRIAVA_CLIENT_SECRET, "

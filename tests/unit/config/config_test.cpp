@@ -120,6 +120,22 @@ TEST(Config, BadEnvironmentValueNamesTheVariable) {
     EXPECT_NE(p->message.find("PRIAVA_TOKEND_REFRESH_MAX_BACKOFF"), std::string::npos);
 }
 
+TEST(Config, AnEmptyEnvironmentOverrideIsAnErrorNotAWiderAllowList) {
+    const auto c = parse(std::string(minimal) + "[listen]\nallow_uids = [0]\n",
+                         environment{{{"PRIAVA_TOKEND_LISTEN_ALLOW_UIDS", ""},
+                                      {"PRIAVA_TOKEND_PRIAVA_REGION", "  "}}});
+    const auto* uids = find_problem(c, "PRIAVA_TOKEND_LISTEN_ALLOW_UIDS");
+    ASSERT_NE(uids, nullptr) << describe(c);
+    EXPECT_EQ(uids->message, "is set but empty");
+    EXPECT_NE(uids->fix.find("[] means an empty list"), std::string::npos);
+    EXPECT_NE(find_problem(c, "PRIAVA_TOKEND_PRIAVA_REGION"), nullptr) << describe(c);
+    EXPECT_EQ(c.values.listen.allow_uids, (std::vector<uid_t>{0})) << "the file's list stays";
+    const auto explicit_empty = parse(std::string(minimal) + "[listen]\nallow_uids = [0]\n",
+                                      environment{{{"PRIAVA_TOKEND_LISTEN_ALLOW_UIDS", "[]"}}});
+    ASSERT_TRUE(explicit_empty.problems.empty()) << describe(explicit_empty);
+    EXPECT_TRUE(explicit_empty.values.listen.allow_uids.empty());
+}
+
 TEST(Config, UnknownKeysAreErrorsWithASuggestion) {
     const auto c = parse(std::string(minimal) + "[refresh]\nmin_backof = \"1s\"\n[cache]\nx = 1\n");
     const auto* typo = find_problem(c, "refresh.min_backof");
@@ -185,6 +201,29 @@ level = "verbose"
                             "listen.allow_gids", "listen.max_connections", "log.level"}) {
         EXPECT_NE(find_problem(c, key), nullptr) << key << "\n" << describe(c);
     }
+}
+
+TEST(Config, EveryDurationHasAnUpperBound) {
+    const auto c = parse(std::string(minimal) + R"(
+[refresh]
+min_backoff = "2h"
+max_backoff = "9223372036854775807ms"
+request_timeout = "11m"
+serve_margin = "9999999h"
+ready_timeout = "61m"
+)");
+    for (const char* key : {"refresh.min_backoff", "refresh.max_backoff", "refresh.request_timeout",
+                            "refresh.serve_margin", "refresh.ready_timeout"}) {
+        const auto* p = find_problem(c, key);
+        ASSERT_NE(p, nullptr) << key << "\n" << describe(c);
+        EXPECT_NE(p->message.find("must be "), std::string::npos) << p->message;
+    }
+    EXPECT_EQ(find_problem(c, "refresh.serve_margin")->message.rfind("must be at most 6h", 0), 0u);
+    const auto from_env =
+        parse(minimal, environment{{{"PRIAVA_TOKEND_REFRESH_MAX_BACKOFF", "25h"}}});
+    const auto* p = find_problem(from_env, "refresh.max_backoff");
+    ASSERT_NE(p, nullptr) << describe(from_env);
+    EXPECT_NE(p->message.find("between 1ms and 24h"), std::string::npos) << p->message;
 }
 
 TEST(Config, JitterMustStayBelowTheRefreshPoint) {
