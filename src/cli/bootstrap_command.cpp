@@ -1,6 +1,8 @@
 #include <priava_tokend/cli/bootstrap_command.hpp>
+#include <priava_tokend/cli/directory_owner_identity.hpp>
 #include <priava_tokend/cli/unix_http_client.hpp>
 #include <priava_tokend/config/secret_file.hpp>
+#include <priava_tokend/core/directory_writers.hpp>
 #include <priava_tokend/core/duration.hpp>
 #include <priava_tokend/core/errno_text.hpp>
 #include <priava_tokend/core/exit_code.hpp>
@@ -48,7 +50,8 @@ int exit_for_rejection(std::string_view error) {
 
 outcome<secret> read_code(const command_line& line, const environment& env, std::istream& in) {
     if (line.code_file) {
-        return read_secret_file(*line.code_file, "authorization code", false, env);
+        return read_secret_file(*line.code_file, "the authorization code file (--code-file)", false,
+                                env);
     }
     std::string text(largest_secret_text + 1, '\0');
     in.read(text.data(), static_cast<std::streamsize>(text.size()));
@@ -56,10 +59,25 @@ outcome<secret> read_code(const command_line& line, const environment& env, std:
     return secret_from_text(std::move(text), "the code on standard input");
 }
 
+/// Runs `step` as the owner of the state directory when root runs bootstrap into a directory
+/// of the service's user (directory_owner_identity): every file made, opened or replaced there
+/// is made by that user, so no link planted there can make root write elsewhere.
+template <class Step>
+auto as_state_owner(const config& cfg, Step step) -> decltype(step()) {
+    auto identity = directory_owner_identity::assume(directory_of(cfg.state.path));
+    if (!identity) {
+        return identity.error();
+    }
+    return step();
+}
+
 /// Checks before spending the single-use code that the state file can be written at all.
 outcome<void> check_writable(const std::string& state_path) {
-    const std::string probe = state_path + ".probe";
-    const unique_fd fd{::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
+    const std::string probe = directory_of(state_path) + "/." + base_name(state_path) + ".probe-" +
+                              std::to_string(::getpid());
+    // A new file or nothing: never one that is there already (a link, a FIFO).
+    const unique_fd fd{
+        ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)};
     if (!fd.valid()) {
         return make_failure(errc::state_write_failed, "cannot write beside state file " +
                                                           state_path + ": " + errno_text(errno) +
@@ -67,21 +85,6 @@ outcome<void> check_writable(const std::string& state_path) {
     }
     ::unlink(probe.c_str());
     return {};
-}
-
-/// Run as root into a directory owned by the service's (possibly dynamic) user, the files it
-/// wrote must belong to that user, or the daemon could not read them; systemd does not fix
-/// ownership inside a StateDirectory= whose top already has the right owner.
-void give_to_directory_owner(const std::string& state_path) {
-    struct stat dir {};
-    if (::geteuid() != 0 || ::stat(directory_of(state_path).c_str(), &dir) != 0 ||
-        dir.st_uid == 0) {
-        return;
-    }
-    for (const std::string& file : {state_path, state_path + ".lock"}) {
-        // On failure the file stays root's; the daemon then refuses it naming the owner.
-        (void)!::chown(file.c_str(), dir.st_uid, dir.st_gid);
-    }
 }
 
 /// Tells how the daemon answered a code handed over the socket; the exit status.
@@ -121,8 +124,8 @@ int through_daemon(const config& cfg, pid_t holder, const secret& code, bool for
     }
     const secret guard{std::move(body)};
     const auto timeout = std::chrono::milliseconds{2 * cfg.refresh.request_timeout + 15s};
-    const auto reply = unix_http_request(cfg.listen.socket, http::verb::post, "/v1/bootstrap",
-                                         guard.reveal(), timeout);
+    const auto reply = unix_http_request_to_daemon(cfg.listen.socket, holder, "/v1/bootstrap",
+                                                   guard.reveal(), timeout);
     const std::string daemon = "the running daemon (pid " + std::to_string(holder) + ")";
     if (!reply) {
         err << "priava-tokend: " << daemon << " holds " << cfg.state.path
@@ -158,8 +161,11 @@ outcome<std::uint64_t> first_generation(const config& cfg, bool force) {
 std::optional<int> unless_tokens(const token_outcome& outcome, const secret& code,
                                  const priava_connection& connection, std::ostream& err) {
     if (const auto* r = std::get_if<rejection>(&outcome)) {
-        err << "priava-tokend: Priava rejected the authorization code (" << r->error << ": "
-            << redact(r->description, {&code, &connection.credentials.client_secret}) << ")"
+        const std::initializer_list<const secret*> secrets{&code,
+                                                           &connection.credentials.client_secret};
+        err << "priava-tokend: Priava rejected the authorization code ("
+            << quote_outside_text(r->error, secrets, 100) << ": "
+            << quote_outside_text(r->description, secrets) << ")"
             << (r->error == "invalid_grant"
                     ? "; make a new code in Priava (Admin > API Access > Access Token)"
                     : "")
@@ -207,12 +213,13 @@ int exchange_here(const config& cfg, const priava_connection& connection, const 
     auto& tokens = std::get<token_set>(*outcome);
     const stored_tokens stored = exchanged(tokens, code, generation);
     const auto text = encode_state(stored, credential_fingerprint(cfg.priava));
-    if (auto written = write_state_file(cfg.state.path, text); !written) {
+    const auto written =
+        as_state_owner(cfg, [&] { return write_state_file(cfg.state.path, text); });
+    if (!written) {
         err << "priava-tokend: the code was exchanged but " << written.error().message
             << "; the new tokens are lost: fix this and bootstrap with a new code\n";
         return to_int(exit_code::failed);
     }
-    give_to_directory_owner(cfg.state.path);
     out << "bootstrapped: state written to " << cfg.state.path << "; the access token expires "
         << format_rfc3339(stored.expires_at) << " (in " << describe_seconds(tokens.expires_in)
         << ")\n";
@@ -238,11 +245,10 @@ int commit_exchanged(const config& cfg, net::io_context& io, cluster_member& mem
     // The daemon running here writes its own copy when it takes the commit.
     const bool written =
         write_local &&
-        write_state_file(cfg.state.path, encode_state(stored, credential_fingerprint(cfg.priava)))
-            .has_value();
-    if (written) {
-        give_to_directory_owner(cfg.state.path);
-    }
+        as_state_owner(cfg, [&] {
+            return write_state_file(cfg.state.path,
+                                    encode_state(stored, credential_fingerprint(cfg.priava)));
+        }).has_value();
     const auto limit = cfg.cluster.etcd_endpoints.size() * cfg.cluster.lease_ttl + 5s;
     auto committed = run_to_completion(io, member.commit(stored), limit);
     if (!committed || !*committed) {
@@ -351,7 +357,11 @@ int bootstrap_command(const command_line& line, const environment& env, std::ist
         err << "priava-tokend: " << code.error().message << '\n';
         return to_int(exit_code::usage);
     }
-    auto lock = state_lock::acquire(cfg.state.path);
+    if (auto dirs = check_daemon_directories(cfg.state.path, cfg.listen.socket, false); !dirs) {
+        err << "priava-tokend: " << dirs.error().message << '\n';
+        return to_int(exit_code::configuration);
+    }
+    auto lock = as_state_owner(cfg, [&] { return state_lock::acquire(cfg.state.path); });
     if (!lock) {
         if (lock.error().code == make_error_code(errc::state_locked)) {
             if (const auto follower = follower_here(cfg)) {
@@ -377,18 +387,20 @@ int bootstrap_command(const command_line& line, const environment& env, std::ist
         return to_int(exit_code::configuration);
     }
     if (cfg.cluster.enabled()) {
-        if (auto writable = check_writable(cfg.state.path); !writable) {
+        if (auto writable = as_state_owner(cfg, [&] { return check_writable(cfg.state.path); });
+            !writable) {
             err << "priava-tokend: " << writable.error().message << '\n';
             return to_int(exit_code::configuration);
         }
         return exchange_into_cluster(cfg, env, *connection, *code, line.force, true, out, err);
     }
-    const auto generation = first_generation(cfg, line.force);
+    const auto generation = as_state_owner(cfg, [&] { return first_generation(cfg, line.force); });
     if (!generation) {
         err << "priava-tokend: " << generation.error().message << '\n';
         return to_int(exit_code::failed);
     }
-    if (auto writable = check_writable(cfg.state.path); !writable) {
+    if (auto writable = as_state_owner(cfg, [&] { return check_writable(cfg.state.path); });
+        !writable) {
         err << "priava-tokend: " << writable.error().message << '\n';
         return to_int(exit_code::configuration);
     }

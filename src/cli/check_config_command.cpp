@@ -1,5 +1,6 @@
 #include <priava_tokend/cli/check_config_command.hpp>
 #include <priava_tokend/config/secret_file.hpp>
+#include <priava_tokend/core/directory_writers.hpp>
 #include <priava_tokend/core/duration.hpp>
 #include <priava_tokend/core/exit_code.hpp>
 #include <priava_tokend/core/file_path.hpp>
@@ -69,14 +70,18 @@ void check_files(const config& cfg, const environment& env, findings& found) {
         }
     }
     if (cfg.bootstrap.code_file) {
-        auto code = read_secret_file(*cfg.bootstrap.code_file, "authorization code", false, env);
+        auto code =
+            read_secret_file(*cfg.bootstrap.code_file,
+                             "the authorization code file (bootstrap.code_file)", false, env);
         if (!code && ::access(cfg.bootstrap.code_file->c_str(), F_OK) == 0) {
             found.add("bootstrap.code_file", code.error().message,
                       "put the code from Priava in the file, alone on one line");
         }
     }
     if (cfg.proxy.enabled && cfg.proxy.tcp_auth_token_file) {
-        auto token = read_secret_file(*cfg.proxy.tcp_auth_token_file, "TCP auth token", true, env);
+        auto token =
+            read_secret_file(*cfg.proxy.tcp_auth_token_file,
+                             "the TCP auth token file (proxy.tcp_auth_token_file)", true, env);
         if (!token) {
             found.add("proxy.tcp_auth_token_file", token.error().message,
                       "put a long random string in it (openssl rand -hex 32) and chmod 600");
@@ -101,7 +106,15 @@ std::string check_places(const config& cfg, findings& found) {
         found.add("state.path", "directory " + state_dir + " is missing or not writable",
                   "create it for the daemon's user (systemd: StateDirectory=priava-tokend)");
     }
+    if (auto writers = check_directory_writers(state_dir, "state directory (state.path)");
+        !writers) {
+        found.add("state.path", writers.error().message, "see the message");
+    }
     const std::string socket_dir = directory_of(cfg.listen.socket);
+    if (auto writers = check_directory_writers(socket_dir, "socket directory (listen.socket)");
+        !writers) {
+        found.add("listen.socket", writers.error().message, "see the message");
+    }
     if (::access(socket_dir.c_str(), W_OK) != 0) {
         found.add("listen.socket", "directory " + socket_dir + " is missing or not writable",
                   "create it, or let systemd's priava-tokend.socket make the socket (the daemon "

@@ -1,3 +1,4 @@
+#include <priava_tokend/api/peer_credentials.hpp>
 #include <priava_tokend/cli/unix_http_client.hpp>
 #include <priava_tokend/core/run_to_completion.hpp>
 
@@ -12,6 +13,8 @@
 #include <ostream>
 #include <sstream>
 #include <vector>
+
+#include <unistd.h>
 
 namespace priava_tokend {
 namespace {
@@ -71,9 +74,29 @@ net::awaitable<outcome<http_reply>> read_reply(local::socket& socket,
     co_return http_reply{reply.result_int(), std::move(reply.body())};
 }
 
+/// Who made the listening socket must be the daemon (see unix_http_request_to_daemon).
+outcome<void> check_listener(local::socket& socket, const std::string& socket_path, pid_t holder) {
+    const auto peer = peer_of(socket.native_handle());
+    if (!peer) {
+        return make_failure(errc::daemon_unreachable,
+                            "cannot tell who listens on " + socket_path + "; nothing sent");
+    }
+    if (peer->pid == holder || peer->uid == 0 || peer->uid == ::getuid() ||
+        peer->uid == ::geteuid()) {
+        return {};
+    }
+    return make_failure(errc::daemon_unreachable,
+                        socket_path + " is served by " + peer->describe() +
+                            ", not by the daemon that holds the state (pid " +
+                            std::to_string(holder) +
+                            "): nothing sent. Another user may have taken the socket's path; "
+                            "put listen.socket in a directory only root and the daemon can write");
+}
+
 net::awaitable<outcome<http_reply>> exchange(std::string socket_path, http::verb method,
                                              std::string target, std::string body,
-                                             std::string content_type, std::ostream* sink) {
+                                             std::string content_type, std::ostream* sink,
+                                             std::optional<pid_t> holder) {
     local::socket socket(co_await net::this_coro::executor);
     auto [connect_ec] = co_await socket.async_connect(local::endpoint(socket_path), use_nothrow);
     if (connect_ec) {
@@ -83,6 +106,12 @@ net::awaitable<outcome<http_reply>> exchange(std::string socket_path, http::verb
         }
         co_return make_failure(errc::daemon_unreachable, "cannot connect to " + socket_path + ": " +
                                                              connect_ec.message() + "; " + hint);
+    }
+    if (holder) {
+        if (auto trusted = check_listener(socket, socket_path, *holder); !trusted) {
+            OPENSSL_cleanse(body.data(), body.size());
+            co_return trusted.error();
+        }
     }
     http::request<http::string_body> req{method, target, 11};
     req.set(http::field::host, "localhost");
@@ -101,17 +130,16 @@ net::awaitable<outcome<http_reply>> exchange(std::string socket_path, http::verb
     co_return co_await read_reply(socket, socket_path, sink);
 }
 
-} // namespace
-
-outcome<http_reply> unix_http_request(const std::string& socket_path, http::verb method,
-                                      std::string_view target, std::string_view body,
-                                      std::chrono::milliseconds timeout,
-                                      std::string_view content_type, std::ostream* body_sink) {
+/// Either request, with the listener checked when `holder` is set.
+outcome<http_reply> request(const std::string& socket_path, http::verb method,
+                            std::string_view target, std::string_view body,
+                            std::chrono::milliseconds timeout, std::string_view content_type,
+                            std::ostream* body_sink, std::optional<pid_t> holder) {
     net::io_context io{1};
     auto result =
         run_to_completion(io,
                           exchange(socket_path, method, std::string(target), std::string(body),
-                                   std::string(content_type), body_sink),
+                                   std::string(content_type), body_sink, holder),
                           timeout);
     if (!result) {
         return make_failure(errc::request_timeout,
@@ -119,6 +147,23 @@ outcome<http_reply> unix_http_request(const std::string& socket_path, http::verb
                                 std::to_string(timeout.count() / 1000) + " s");
     }
     return std::move(*result);
+}
+
+} // namespace
+
+outcome<http_reply> unix_http_request(const std::string& socket_path, http::verb method,
+                                      std::string_view target, std::string_view body,
+                                      std::chrono::milliseconds timeout,
+                                      std::string_view content_type, std::ostream* body_sink) {
+    return request(socket_path, method, target, body, timeout, content_type, body_sink,
+                   std::nullopt);
+}
+
+outcome<http_reply> unix_http_request_to_daemon(const std::string& socket_path, pid_t holder,
+                                                std::string_view target, std::string_view body,
+                                                std::chrono::milliseconds timeout) {
+    return request(socket_path, http::verb::post, target, body, timeout,
+                   "application/x-www-form-urlencoded", nullptr, holder);
 }
 
 } // namespace priava_tokend

@@ -83,8 +83,8 @@ std::optional<secret> key_from_base64(std::string_view text) {
 } // namespace
 
 outcome<state_cipher> state_cipher::from_key_file(const std::string& path) {
-    const std::string name = "encryption key file " + path;
-    auto text = read_secret_file(path, "encryption key", true, environment::from_process());
+    const std::string name = "the encryption key file (cluster.encryption_key_file)";
+    auto text = read_secret_file(path, name, true, environment::from_process());
     if (!text) {
         return text.error();
     }

@@ -2,6 +2,7 @@
 #include <priava_tokend/core/errno_text.hpp>
 #include <priava_tokend/core/fd_io.hpp>
 #include <priava_tokend/core/file_mode.hpp>
+#include <priava_tokend/core/regular_file.hpp>
 #include <priava_tokend/core/trim.hpp>
 #include <priava_tokend/core/unique_fd.hpp>
 #include <priava_tokend/priava/token_response.hpp>
@@ -45,53 +46,56 @@ outcome<secret> secret_from_text(std::string text, std::string_view where) {
     return secret{std::string(value)};
 }
 
-outcome<secret> read_secret_file(const std::string& path, std::string_view what,
+outcome<secret> read_secret_file(const std::string& path, std::string_view name,
                                  bool must_be_private, const environment& env) {
-    const std::string name = std::string(what) + " file " + path;
-    const unique_fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (!fd.valid()) {
-        return make_failure(errc::file_unreadable,
-                            "cannot read " + name + ": " + errno_text(errno));
+    auto fd = open_regular_file(path, name);
+    if (!fd) {
+        return fd.error();
     }
     struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        return make_failure(errc::file_unreadable, name + " is not a regular file");
+    if (::fstat(fd->get(), &st) != 0) {
+        return make_failure(errc::file_unreadable,
+                            "cannot stat " + std::string(name) + ": " + errno_text(errno));
     }
     const auto credentials = env.get("CREDENTIALS_DIRECTORY").value_or("");
     if (must_be_private && (st.st_mode & 077) != 0 && !under(path, "/run/secrets/") &&
         !under(path, credentials)) {
-        return make_failure(errc::file_insecure, name + " has mode " + octal_mode(st.st_mode) +
-                                                     "; other users could read it: chmod 600 " +
-                                                     path);
+        return make_failure(errc::file_insecure, std::string(name) + " has mode " +
+                                                     octal_mode(st.st_mode) +
+                                                     "; other users could read it: chmod 600 it");
     }
-    auto text = read_up_to(fd.get(), largest_secret_text);
+    auto text = read_up_to(fd->get(), largest_secret_text);
     if (!text) {
         return make_failure(errc::file_unreadable,
-                            "cannot read " + name + ": " + errno_text(text.error()));
+                            "cannot read " + std::string(name) + ": " + errno_text(text.error()));
     }
     return secret_from_text(std::move(*text), name);
 }
 
 outcome<sourced_secret> resolve_client_secret(const config::priava_section& priava,
                                               const environment& env) {
-    const auto from_file = [&](const std::string& path) -> outcome<sourced_secret> {
-        auto s = read_secret_file(path, "client secret", true, env);
+    // `source` names the file in logs and messages.
+    const auto from_file = [&](const std::string& path,
+                               const std::string& source) -> outcome<sourced_secret> {
+        auto s = read_secret_file(path, "the client secret " + source, true, env);
         if (!s) {
             return s.error();
         }
-        return sourced_secret{std::move(*s), "file " + path};
+        return sourced_secret{std::move(*s), source};
     };
     if (priava.client_secret_file) {
-        return from_file(*priava.client_secret_file);
+        // Not the path: a secret pasted into client_secret_file must not reach a log.
+        return from_file(*priava.client_secret_file, "file of priava.client_secret_file");
     }
     if (auto dir = env.get("CREDENTIALS_DIRECTORY"); dir && !dir->empty()) {
         const std::string path = *dir + "/client_secret";
         if (exists(path)) {
-            return from_file(path);
+            return from_file(path, "file " + path);
         }
     }
     if (exists(docker_client_secret_path)) {
-        return from_file(docker_client_secret_path);
+        return from_file(docker_client_secret_path,
+                         "file " + std::string(docker_client_secret_path));
     }
     if (auto value = env.get("PRIAVA_CLIENT_SECRET"); value && !value->empty()) {
         if (!is_token_text(*value)) {

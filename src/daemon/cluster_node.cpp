@@ -37,7 +37,8 @@ outcome<etcd_options> etcd_options_for(const config::cluster_section& cluster,
         o.tls = std::move(*ctx);
     }
     if (cluster.username && cluster.password_file) {
-        auto password = read_secret_file(*cluster.password_file, "etcd password", true, env);
+        auto password =
+            read_secret_file(*cluster.password_file, "the etcd password file", true, env);
         if (!password) {
             return make_failure(errc::config_invalid,
                                 "cluster.password_file: " + password.error().message);

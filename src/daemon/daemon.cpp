@@ -1,5 +1,6 @@
 #include <priava_tokend/api/unix_listener.hpp>
 #include <priava_tokend/config/secret_file.hpp>
+#include <priava_tokend/core/directory_writers.hpp>
 #include <priava_tokend/core/exit_code.hpp>
 #include <priava_tokend/core/run_to_completion.hpp>
 #include <priava_tokend/core/version.hpp>
@@ -75,7 +76,8 @@ outcome<beginning> find_beginning(const config& cfg, token_store& store, const e
                                 "--code-file PATH` (or --code -) with an authorization code from "
                                 "Priava (Admin > API Access > Access Token) first");
     }
-    auto code = read_secret_file(*cfg.bootstrap.code_file, "authorization code", false, env);
+    auto code = read_secret_file(*cfg.bootstrap.code_file,
+                                 "the authorization code file (bootstrap.code_file)", false, env);
     if (!code) {
         return make_failure(errc::state_missing,
                             "no state file at " + cfg.state.path +
@@ -197,6 +199,10 @@ int run_daemon(const config_location& where, const environment& env) {
     auto connection = open_priava_connection(cfg, env, request_transport::child_process);
     if (!connection) {
         log.error(connection.error().message);
+        return to_int(exit_code::configuration);
+    }
+    if (auto dirs = check_daemon_directories(cfg.state.path, cfg.listen.socket, true); !dirs) {
+        log.error(dirs.error().message);
         return to_int(exit_code::configuration);
     }
     auto lock = state_lock::acquire(cfg.state.path);

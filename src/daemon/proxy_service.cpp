@@ -26,7 +26,8 @@ outcome<std::unique_ptr<tcp_server>> open_tcp(net::any_io_executor ex, const con
         return make_failure(errc::config_invalid, "proxy.listen_tcp: '" + *cfg.proxy.listen_tcp +
                                                       "' is not a loopback HOST:PORT");
     }
-    auto token = read_secret_file(*cfg.proxy.tcp_auth_token_file, "TCP auth token", true, env);
+    auto token = read_secret_file(*cfg.proxy.tcp_auth_token_file,
+                                  "the TCP auth token file (proxy.tcp_auth_token_file)", true, env);
     if (!token) {
         return make_failure(errc::config_invalid,
                             "proxy.tcp_auth_token_file: " + token.error().message);

@@ -100,7 +100,7 @@ std::optional<std::string> write_durably(const std::string& temporary, std::stri
 } // namespace
 
 outcome<stored_tokens> read_state_file(const std::string& path, std::string_view fingerprint) {
-    const unique_fd fd{::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)};
+    const unique_fd fd{::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)};
     if (!fd.valid()) {
         const int error = errno;
         if (error == ENOENT) {

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace priava_tokend {
@@ -31,14 +32,36 @@ std::string held_message(const std::string& state_path, std::optional<pid_t> pid
            "; only one process may own a refresh token";
 }
 
+/// Refuses a lock file that is anything but a regular file of ours with one link: a FIFO
+/// would block, and a hard link to the state file (or to a file elsewhere) would be truncated.
+outcome<void> check_lock_file(const std::string& path, int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        return make_failure(errc::file_unreadable,
+                            "cannot stat lock file " + path + ": " + errno_text(errno));
+    }
+    if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != ::geteuid()) {
+        return make_failure(errc::file_insecure,
+                            "lock file " + path +
+                                " is not a regular file of this user with a single link; "
+                                "remove it (it holds nothing) and start again");
+    }
+    return {};
+}
+
 } // namespace
 
 outcome<state_lock> state_lock::acquire(const std::string& state_path) {
     const std::string path = state_path + ".lock";
-    unique_fd fd{::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)};
+    // O_NONBLOCK: a FIFO planted here must not block the open.
+    unique_fd fd{
+        ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600)};
     if (!fd.valid()) {
         return make_failure(errc::file_unreadable,
                             "cannot open lock file " + path + ": " + errno_text(errno));
+    }
+    if (auto checked = check_lock_file(path, fd.get()); !checked) {
+        return checked.error();
     }
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
         const int error = errno;
@@ -58,8 +81,9 @@ outcome<state_lock> state_lock::acquire(const std::string& state_path) {
 
 std::optional<pid_t> state_lock::holder(const std::string& state_path) {
     const std::string path = state_path + ".lock";
-    const unique_fd fd{::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)};
-    if (!fd.valid()) {
+    const unique_fd fd{::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)};
+    struct stat st {};
+    if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
         return std::nullopt;
     }
     if (::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {

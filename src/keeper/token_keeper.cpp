@@ -16,7 +16,8 @@ net::awaitable<token_outcome> send(std::shared_ptr<const token_client> client, s
 }
 
 net::awaitable<outcome<secret>> read_code(std::string path) {
-    co_return read_secret_file(path, "authorization code", false, environment{});
+    co_return read_secret_file(path, "the authorization code file (bootstrap.code_file)", false,
+                               environment{});
 }
 
 transient_failure unexpected(std::string_view what) {

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include <sys/types.h>
+
 namespace priava_tokend {
 
 /// A reply from the daemon's socket.
@@ -27,5 +29,14 @@ unix_http_request(const std::string& socket_path, boost::beast::http::verb metho
                   std::string_view target, std::string_view body, std::chrono::milliseconds timeout,
                   std::string_view content_type = "application/x-www-form-urlencoded",
                   std::ostream* body_sink = nullptr);
+
+/// As above, for a body that must reach only the daemon (an authorization code): before
+/// anything is sent, the listener's `SO_PEERCRED` must name the process `holder` (the one that
+/// holds the state lock), root (a socket unit's listener), or this process's own user. Anyone
+/// else who made the socket, squatting its path in a shared directory, gets nothing:
+/// `daemon_unreachable`, naming who listens.
+outcome<http_reply> unix_http_request_to_daemon(const std::string& socket_path, pid_t holder,
+                                                std::string_view target, std::string_view body,
+                                                std::chrono::milliseconds timeout);
 
 } // namespace priava_tokend

@@ -26,8 +26,10 @@ outcome<secret> secret_from_text(std::string text, std::string_view where);
 /// Reads a file holding one secret value (client secret or authorization code) as above.
 /// With `must_be_private`, a file that group or others may access is refused (`file_insecure`)
 /// unless it lives under `/run/secrets/` or `$CREDENTIALS_DIRECTORY`, whose modes the container
-/// runtime or systemd set. `what` names the value in messages ("client secret").
-outcome<secret> read_secret_file(const std::string& path, std::string_view what,
+/// runtime or systemd set. `name` calls the file in messages ("the authorization code file
+/// (bootstrap.code_file)"): by the setting that named it, never by a path an operator may have
+/// filled with the secret itself. A FIFO or device is refused without blocking.
+outcome<secret> read_secret_file(const std::string& path, std::string_view name,
                                  bool must_be_private, const environment& env);
 
 /// The client secret, from the first of: `priava.client_secret_file`,
