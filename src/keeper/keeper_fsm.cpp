@@ -343,8 +343,8 @@ void keeper_fsm::on_rejection(const request& r, const rejection& rej, keeper_act
     const secret* code = r.code ? &r.code->code : nullptr;
     const std::initializer_list<const secret*> secrets{&refresh_token_,
                                                        &settings_.credentials.client_secret, code};
-    last_error_ = error_record{redact(rej.error, secrets), redact(rej.description, secrets),
-                               clock_.wall_now()};
+    last_error_ = error_record{quote_outside_text(rej.error, secrets, 100),
+                               quote_outside_text(rej.description, secrets), clock_.wall_now()};
     const std::string said = last_error_->error + ": " + last_error_->description;
     if (r.code && r.code->from_socket) {
         token_answer answer{nullptr, refusal::rejected, "Priava rejected the code (" + said + ")"};

@@ -12,21 +12,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::size_t description_limit = 300;
 constexpr std::int64_t longest_lifetime = 10LL * 366 * 24 * 3600;
-
-/// Text from the server made safe for a log line: printable ASCII only, bounded.
-std::string clean(std::string_view text) {
-    std::string out;
-    for (const char ch : text.substr(0, description_limit)) {
-        const auto c = static_cast<unsigned char>(ch);
-        out.push_back(c >= 0x20 && c < 0x7f ? ch : '?');
-    }
-    if (text.size() > description_limit) {
-        out += "...";
-    }
-    return out;
-}
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -112,11 +98,13 @@ token_outcome classify_rejection(unsigned status, std::string_view body) {
         r.description = "HTTP " + std::to_string(status) + " without a JSON error body";
         return r;
     }
+    // As Priava sent them: whoever prints them redacts the secrets first, then cuts
+    // (quote_outside_text); a cut first could leave a piece of a secret too short to find.
     if (const auto* e = string_field(*obj, "error")) {
-        r.error = clean(*e);
+        r.error = std::string(*e);
     }
     if (const auto* d = string_field(*obj, "error_description")) {
-        r.description = clean(*d);
+        r.description = std::string(*d);
     }
     return r;
 }

@@ -123,6 +123,14 @@ std::optional<fake_answer> canned_answer(const http_request& req, const fault& f
     }
     case fault_kind::drop_before:
         return fake_answer{{{}, delivery::reset}, note};
+    case fault_kind::echo_request: {
+        boost::json::object o;
+        o["error"] = "invalid_request: " + std::string(req.body());
+        o["error_description"] =
+            std::string(290, '.') + " could not parse the request: " + std::string(req.body());
+        return make_answer(req, http::status::bad_request, "application/json",
+                           boost::json::serialize(o), note);
+    }
     case fault_kind::delay:
     case fault_kind::malformed_with_refresh:
     case fault_kind::omit_refresh_token:

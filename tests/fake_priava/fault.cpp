@@ -11,7 +11,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::array<std::pair<fault_kind, std::string_view>, 10> kind_names{{
+constexpr std::array<std::pair<fault_kind, std::string_view>, 11> kind_names{{
     {fault_kind::status, "status"},
     {fault_kind::rate_limit, "rate_limit"},
     {fault_kind::delay, "delay"},
@@ -22,6 +22,7 @@ constexpr std::array<std::pair<fault_kind, std::string_view>, 10> kind_names{{
     {fault_kind::omit_refresh_token, "omit_refresh_token"},
     {fault_kind::drop_before, "drop_before"},
     {fault_kind::drop_after, "drop_after"},
+    {fault_kind::echo_request, "echo_request"},
 }};
 
 using parsed_fault = boost::system::result<fault, std::string>;

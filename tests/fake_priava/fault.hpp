@@ -37,6 +37,10 @@ enum class fault_kind {
     drop_before,
     /// The grant is processed (a refresh rotates), then half the response and a close.
     drop_after,
+    /// 400 `invalid_request` whose `error_description` and `error` echo the request's form body
+    /// (refresh token, client secret or code, form-encoded) after 290 characters of text, as a
+    /// careless server or a proxy in front of it might; nothing consumed.
+    echo_request,
 };
 
 /// `status`, `rate_limit`, ... as in the control API.

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -39,8 +41,15 @@ class secret {
 /// back to the allocator, and empties it.
 void wipe(std::string& text) noexcept;
 
-/// Replaces every occurrence of each non-empty secret in `text` with `[redacted]`. Used on text
-/// that came from outside (a server's error_description) before it reaches a log or a client.
+/// Replaces with `[redacted]` every form of each non-empty secret in `text`: as it is, percent-
+/// encoded (either case of hex, whatever characters the encoder chose to encode) or form-encoded,
+/// and any piece of it 8 characters long or longer (a cut or split copy). Used on text that came
+/// from outside (a server's error_description) before it reaches a log or a client.
 std::string redact(std::string text, std::initializer_list<const secret*> secrets);
+
+/// Outside text fit for a log line or /v1/status: redacted as above first, then control and
+/// non-ASCII characters replaced by `?` and the text cut to `limit` characters ("..." after).
+std::string quote_outside_text(std::string text, std::initializer_list<const secret*> secrets,
+                               std::size_t limit = 300);
 
 } // namespace priava_tokend
