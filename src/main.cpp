@@ -4,6 +4,7 @@
 #include <priava_tokend/cli/client_commands.hpp>
 #include <priava_tokend/cli/command_line.hpp>
 #include <priava_tokend/core/exit_code.hpp>
+#include <priava_tokend/core/process_privacy.hpp>
 #include <priava_tokend/daemon/daemon.hpp>
 #include <priava_tokend/priava/token_request_process.hpp>
 
@@ -14,6 +15,7 @@ namespace {
 
 int run(int argc, char** argv) {
     using namespace priava_tokend;
+    forbid_core_dumps();
     const auto parsed =
         parse_command_line(std::span<const char* const>(argv, static_cast<std::size_t>(argc)));
     if (!parsed.line) {
@@ -22,6 +24,9 @@ int run(int argc, char** argv) {
     }
     const command_line& line = *parsed.line;
     const environment env = environment::from_process();
+    // The snapshot keeps it (a reload reads it again); the process's environment, which
+    // /proc/<pid>/environ shows, does not.
+    wipe_environment_variable("PRIAVA_CLIENT_SECRET");
     switch (line.cmd) {
     case command::run:
         return run_daemon(locate_config(line.config, env), env);

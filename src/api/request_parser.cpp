@@ -14,9 +14,10 @@ request_parser::request_parser(request_head& into, std::uint64_t proxy_body_limi
     head_.target.clear();
     head_.content_type.clear();
     head_.body.clear();
+    head_.expect_continue = false;
+    head_.unmet_expectation = false;
     if (head_.proxied) {
         head_.proxied = false;
-        head_.expect_continue = false;
         head_.fields.clear();
         if (head_.body.capacity() > 64 * 1024) {
             head_.body.shrink_to_fit(); // a large upload's buffer is not kept for token requests
@@ -36,12 +37,26 @@ void request_parser::on_request_impl(verb method, string_view, string_view targe
 }
 
 void request_parser::on_field_impl(field name, string_view name_text, string_view value,
-                                   error_code&) {
+                                   error_code& ec) {
     if (head_.proxied) {
         head_.fields.insert(name, name_text, value);
-        if (name == field::expect && boost::beast::iequals(value, "100-continue")) {
-            head_.expect_continue = true;
+    }
+    if (name == field::expect) {
+        // RFC 9110 §10.1.1: 100-continue is answered as soon as the head is read (the server
+        // sends 100 Continue, or the final answer when the request is refused); any other
+        // expectation cannot be met.
+        if (!boost::beast::iequals(value, "100-continue")) {
+            ec = boost::beast::http::error::bad_field;
+            head_.unmet_expectation = true;
+            return;
         }
+        head_.expect_continue = true;
+    }
+    if (name == field::transfer_encoding && !boost::beast::iequals(value, "chunked")) {
+        // RFC 9112 §6.1: chunked is the only coding understood here, and a request whose body
+        // length cannot be told must be refused (400) rather than guessed at.
+        ec = boost::beast::http::error::bad_transfer_encoding;
+        return;
     }
     if (name == field::content_type) {
         head_.content_type.assign(value.data(), value.size());

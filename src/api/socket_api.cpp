@@ -15,6 +15,25 @@ namespace json = boost::json;
 namespace http = boost::beast::http;
 using std::chrono::steady_clock;
 
+/// One waiting long poll, counted while it waits.
+struct long_poll_slot {
+    explicit long_poll_slot(std::size_t& waiting) noexcept
+        : count(waiting) {}
+    std::size_t& count;
+    long_poll_slot(const long_poll_slot&) = delete;
+    long_poll_slot& operator=(const long_poll_slot&) = delete;
+    ~long_poll_slot() { --count; }
+};
+
+response too_many_waiters(std::size_t cap) {
+    response r = error_response(503, "too_many_waiters",
+                                std::to_string(cap) +
+                                    " long polls wait already (half of listen.max_connections); "
+                                    "ask again, or without wait=");
+    r.message().set(http::field::retry_after, "1");
+    return r;
+}
+
 constexpr std::string_view json_type = "application/json";
 
 response ok_json(std::string body) {
@@ -266,6 +285,11 @@ net::awaitable<response> socket_api::answer(const route& r, const request_head& 
     switch (r.path) {
     case api_path::token:
         if (r.query.newer_than) {
+            if (long_polls_ >= long_poll_cap_) {
+                co_return too_many_waiters(long_poll_cap_);
+            }
+            ++long_polls_;
+            const long_poll_slot slot{long_polls_};
             a = co_await keeper_.token_newer_than(*r.query.newer_than, r.query.wait);
         } else {
             a = co_await keeper_.token_with_ttl(r.query.min_ttl.value_or(std::chrono::seconds{0}));

@@ -11,6 +11,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/write.hpp>
+#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -50,6 +51,11 @@ response parse_error_response(const boost::system::error_code& ec, const request
                                std::to_string(proxy->settings().max_request_body) + " bytes)");
     } else if (ec == http::error::body_limit) {
         r = error_response(413, "payload_too_large", "request body larger than 1 KiB");
+    } else if (head.unmet_expectation) {
+        r = error_response(417, "expectation_failed", "only Expect: 100-continue is understood");
+    } else if (ec == http::error::bad_transfer_encoding) {
+        r = error_response(400, "bad_request",
+                           "Transfer-Encoding other than chunked (RFC 9112 section 6.1)");
     } else {
         r = error_response(400, "bad_request", "malformed HTTP request: " + ec.message());
     }
@@ -236,6 +242,11 @@ clock::time_point socket_server::evict_idlest(clock::time_point now) {
 
 void socket_server::stop() {
     stopping_ = true;
+    if (const std::size_t held_back = refusal_lines_.take_held_back(); held_back > 0) {
+        log_.warning(std::to_string(held_back) +
+                     " more connections refused (not in listen.allow_uids or listen.allow_gids) "
+                     "since the last such line");
+    }
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     for (auto& c : connections_) {
@@ -320,7 +331,12 @@ socket_server::read_result socket_server::after_read(connection& me, const io_re
 
 void socket_server::answered(connection& me) {
     if (me.request.path == api_path::bootstrap) {
-        wipe(me.head.body); // it held a code
+        wipe(me.head.body); // it held a code, and so did the read buffer
+        if (me.buffer.size() == 0) {
+            me.buffer.clear();
+            const auto all = me.buffer.prepare(me.buffer.capacity());
+            OPENSSL_cleanse(all.data(), all.size());
+        }
     }
     api_.counters().count(me.request.path, me.answer->status());
 }
@@ -401,11 +417,17 @@ std::optional<response> socket_server::answer_now(connection& me, bool refused,
     return r;
 }
 
-response socket_server::refusal(connection& me) const {
+response socket_server::refusal(connection& me) {
     const peer_credentials* peer = me.who.credentials();
-    log_.warning("refused " + std::string(to_string(me.request.path)) + " from " +
-                 (peer ? peer->describe() : std::string("an unknown peer")) +
-                 ": not in listen.allow_uids or listen.allow_gids");
+    std::size_t held_back = 0;
+    if (refusal_lines_.admit(clock::now(), held_back)) {
+        log_.warning("refused " + std::string(to_string(me.request.path)) + " from " +
+                     (peer ? peer->describe() : std::string("an unknown peer")) +
+                     ": not in listen.allow_uids or listen.allow_gids" +
+                     (held_back > 0 ? " (and " + std::to_string(held_back) +
+                                          " more refused since the last such line)"
+                                    : std::string{}));
+    }
     response res = error_response(403, "forbidden", "this user may not use the token socket");
     res.close = true;
     return res;
@@ -426,7 +448,6 @@ net::awaitable<void> socket_server::session(connection_list::iterator self) {
     const registration reg{*this, self};
     connection& me = *self;
     me.who = caller{me.socket.native_handle(), std::nullopt};
-    const bool refused = !allowed(me.who);
     for (bool first = true; !stopping_ || first; first = false) {
         const proxy_endpoint* proxy = api_.proxy();
         me.parser.emplace(me.head, proxy != nullptr ? proxy->settings().max_request_body : 0)
@@ -452,6 +473,9 @@ net::awaitable<void> socket_server::session(connection_list::iterator self) {
             break; // peer gone, deadline passed, or shutting down
         }
         me.busy = true;
+        // Asked at every request, not once per connection: a SIGHUP that narrows the allow-list
+        // reaches the open keep-alive connections too.
+        const bool refused = !allowed(me.who);
         me.request = ec ? route{} : route_request(me.head.method, me.head.target);
         if (!ec && !refused && me.request.path == api_path::proxy && api_.proxy() != nullptr) {
             if (co_await serve_proxied(me)) {

@@ -1,6 +1,7 @@
 #include <priava_tokend/core/json_object.hpp>
+#include <priava_tokend/core/wiping_memory_resource.hpp>
 
-#include <boost/json/parse.hpp>
+#include <boost/json/parser.hpp>
 #include <boost/json/value.hpp>
 
 namespace priava_tokend {
@@ -8,9 +9,18 @@ namespace priava_tokend {
 namespace json = boost::json;
 
 std::optional<json::object> parse_json_object(std::string_view text) {
+    // The parser's own buffers and the value both live in memory wiped when freed: the text may
+    // hold tokens (wiping_memory_resource).
+    const json::storage_ptr wiped(&wiping_memory_resource::instance());
+    json::parser parser(wiped);
+    parser.reset(wiped);
     boost::system::error_code ec;
-    json::value v = json::parse(text, ec);
-    if (ec || !v.is_object()) {
+    parser.write(text, ec);
+    if (ec) {
+        return std::nullopt;
+    }
+    json::value v = parser.release();
+    if (!v.is_object()) {
         return std::nullopt;
     }
     return std::move(v.get_object());

@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
+#include <algorithm>
 #include <csignal>
 
 namespace priava_tokend {
@@ -36,6 +37,11 @@ server_limits limits_for(const config& cfg) {
     limits.allow_uids = cfg.listen.allow_uids;
     limits.allow_gids = cfg.listen.allow_gids;
     return limits;
+}
+
+/// Long polls may hold at most half the connection slots (socket_api::cap_long_polls).
+std::size_t long_poll_cap(const config& cfg) {
+    return std::max<std::size_t>(1, cfg.listen.max_connections / 2);
 }
 
 std::string describe(const std::exception_ptr& e) {
@@ -75,6 +81,7 @@ daemon_process::daemon_process(resources r, config cfg, priava_connection connec
     , server_(io_.get_executor(), r.listener.fd, api_, r.log, limits_for(cfg_)) {
     keeper_.on_change([this] { report(); });
     api_.show_cluster(cluster_);
+    api_.cap_long_polls(long_poll_cap(cfg_));
     if (budget_) {
         auto proxy = proxy_service::open(io_.get_executor(), cfg_, keeper_, *budget_, api_, env_,
                                          log_, cluster_budget_);
@@ -237,6 +244,7 @@ void daemon_process::apply_reload(reload_result r) {
     }
     log_.reconfigure(r.values->log.format, r.values->log.level);
     server_.set_limits(limits_for(*r.values));
+    api_.cap_long_polls(long_poll_cap(*r.values));
     cfg_ = std::move(*r.values);
     const std::string secret_source = r.connection->secret_source;
     keeper_.reconfigure(

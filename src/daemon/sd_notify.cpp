@@ -1,6 +1,7 @@
 #include <priava_tokend/core/parse_number.hpp>
 #include <priava_tokend/daemon/sd_notify.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -34,7 +35,10 @@ sd_notifier sd_notifier::from_environment(const environment& env) {
     const auto usec = number(env.get("WATCHDOG_USEC"));
     const auto pid = number(env.get("WATCHDOG_PID"));
     if (usec && *usec > 0 && (!pid || *pid == ::getpid())) {
-        n.watchdog_ = std::chrono::microseconds{*usec / 2};
+        // Half the timeout, as sd_watchdog_enabled(3) asks, but never more often than every
+        // 100 ms: a tiny WATCHDOG_USEC would otherwise make the event loop a busy loop (and a
+        // timeout that short could not be met by any loop that also does work anyway).
+        n.watchdog_ = std::max(std::chrono::microseconds{*usec / 2}, shortest_watchdog_interval);
     }
     return n;
 }

@@ -38,6 +38,11 @@ class socket_api {
     request_counters& counters() noexcept { return counters_; }
     connection_stats& connections() noexcept { return connections_; }
 
+    /// At most `cap` long polls (`newer_than=`) wait at once; more get 503 `too_many_waiters`
+    /// with Retry-After at once. The daemon sets half of `listen.max_connections`, so that long
+    /// polls can never hold every connection slot and a plain `GET /v1/token` always gets one.
+    void cap_long_polls(std::size_t cap) noexcept { long_poll_cap_ = cap; }
+
   private:
     response token(const token_answer& a);
     response status() const;
@@ -51,6 +56,8 @@ class socket_api {
     connection_stats connections_;
     proxy_endpoint* proxy_ = nullptr;
     const cluster_member* cluster_ = nullptr;
+    std::size_t long_polls_ = 0;
+    std::size_t long_poll_cap_ = 512;
 
     struct cached_token {
         std::uint64_t generation = 0;

@@ -3,6 +3,7 @@
 #include <priava_tokend/api/connection_socket.hpp>
 #include <priava_tokend/api/socket_api.hpp>
 #include <priava_tokend/core/asio.hpp>
+#include <priava_tokend/core/log_rate_limit.hpp>
 #include <priava_tokend/core/logger.hpp>
 #include <priava_tokend/core/notifier.hpp>
 
@@ -116,7 +117,7 @@ class socket_server {
                                        const boost::system::error_code& ec);
     bool allowed(caller& who) const;
     /// The 403 for a peer outside `listen.allow_uids`/`allow_gids`, logged.
-    response refusal(connection& me) const;
+    response refusal(connection& me);
     /// The proxy's name for the client in its round-robin: the peer's uid.
     static std::string client_name(caller& who);
     /// Takes what a read brought (or its error) and parses it; asks for the body with
@@ -153,6 +154,9 @@ class socket_server {
     std::optional<std::size_t> fail_after_;
     std::size_t accepted_ = 0;
     uid_t own_uid_;
+    /// Refused peers are logged 5 a minute at most, the rest counted (a flood of refused
+    /// connections must not push real errors out of the journal).
+    log_rate_limit refusal_lines_{5, std::chrono::minutes{1}};
 };
 
 } // namespace priava_tokend

@@ -12,6 +12,9 @@
 
 namespace priava_tokend {
 
+/// The shortest interval between `WATCHDOG=1` pings, whatever `WATCHDOG_USEC` says.
+inline constexpr std::chrono::microseconds shortest_watchdog_interval{100'000};
+
 /// The service manager's notification socket (sd_notify(3) protocol, written here rather than
 /// pulling in libsystemd): `READY=1`, `STATUS=...`, `WATCHDOG=1`, `STOPPING=1`.
 /// Does nothing when `NOTIFY_SOCKET` is unset.
@@ -24,7 +27,8 @@ class sd_notifier {
     /// queue included) are ignored as sd_notify does.
     void notify(std::string_view assignments) const;
 
-    /// Half of `WATCHDOG_USEC` when the watchdog is meant for this process, else nothing.
+    /// Half of `WATCHDOG_USEC` (at least `shortest_watchdog_interval`) when the watchdog is meant
+    /// for this process, else nothing.
     std::optional<std::chrono::microseconds> watchdog_interval() const noexcept {
         return watchdog_;
     }
