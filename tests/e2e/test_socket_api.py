@@ -253,7 +253,10 @@ class ConnectionCap(E2ETestCase):
 
     def test_when_every_connection_is_busy_new_clients_wait_in_the_backlog(self):
         d = self.bootstrapped_daemon(listen={"max_connections": 2})
-        poll = b"GET /v1/token?newer_than=100&wait=2 HTTP/1.1\r\nHost: x\r\n\r\n"
+        # Both slots busy with forced refreshes that Priava answers after 2 s (long polls would
+        # not do: they may hold only half the slots).
+        self.fake.faults([{"kind": "delay", "ms": 2000}])
+        poll = b"POST /v1/token/refresh HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
         pollers = [self.connect(d, poll), self.connect(d, poll)]
         waiting = self.connect(d, b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         waiting.settimeout(1)
