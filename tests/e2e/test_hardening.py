@@ -297,6 +297,13 @@ class SecretsInMemory(E2ETestCase):
         self.assertEqual(core, [["0", "0"]])
 
 
+    def test_the_units_forbid_core_dumps_too(self):
+        units = os.path.join(os.path.dirname(__file__), "..", "..", "systemd")
+        for unit in ("priava-tokend.service", "priava-tokend@.service"):
+            with open(os.path.join(units, unit)) as f:
+                self.assertIn("\nLimitCORE=0\n", f.read(), unit)
+
+
 class BoundsAndBlocking(E2ETestCase):
     """Item 5: nothing the daemon opens can block it; floods and long polls are bounded; RFC
     9112 framing."""
