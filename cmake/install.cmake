@@ -1,11 +1,12 @@
 # Install rules (GNUInstallDirs): the binary, the systemd units, the sysusers.d entry for the
-# socket group, and the example config.
+# socket group, the example config and the manual page.
 #
 #   cmake -S . -B build -DCMAKE_INSTALL_PREFIX=/usr && cmake --build build
 #   sudo cmake --install build
 #
 # gives /usr/bin/priava-tokend, /usr/lib/systemd/system/priava-tokend{,@}.{service,socket},
-# /usr/lib/sysusers.d/priava-tokend.conf and /etc/priava-tokend/priava-tokend.toml. The unit
+# /usr/lib/sysusers.d/priava-tokend.conf, /etc/priava-tokend/priava-tokend.toml and
+# /usr/share/man/man8/priava-tokend.8.gz. The unit
 # files name the binary and the config directory of the configured prefix, so another prefix
 # (/usr/local: /usr/local/bin, /usr/local/etc) works too; `cmake --install --prefix` only moves the
 # files. Packagers use DESTDIR.
@@ -44,6 +45,20 @@ foreach(unit IN LISTS priava_tokend_units)
     install(FILES "${PROJECT_BINARY_DIR}/systemd/${unit}"
             DESTINATION "${PRIAVA_TOKEND_SYSTEMD_UNIT_DIR}")
 endforeach()
+
+# priava-tokend(8), gzipped with -9n as Debian wants it (no name or time stamp inside).
+find_program(PRIAVA_TOKEND_GZIP gzip REQUIRED)
+add_custom_command(
+    OUTPUT "${PROJECT_BINARY_DIR}/man/priava-tokend.8.gz"
+    COMMAND "${CMAKE_COMMAND}" -E make_directory "${PROJECT_BINARY_DIR}/man"
+    COMMAND "${PRIAVA_TOKEND_GZIP}" -9n -c "${PROJECT_SOURCE_DIR}/docs/priava-tokend.8"
+            > "${PROJECT_BINARY_DIR}/man/priava-tokend.8.gz"
+    DEPENDS "${PROJECT_SOURCE_DIR}/docs/priava-tokend.8"
+    VERBATIM)
+add_custom_target(priava_tokend_man ALL DEPENDS "${PROJECT_BINARY_DIR}/man/priava-tokend.8.gz")
+install(FILES "${PROJECT_BINARY_DIR}/man/priava-tokend.8.gz"
+        DESTINATION "${CMAKE_INSTALL_MANDIR}/man8"
+        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 
 install(FILES systemd/priava-tokend.sysusers
         DESTINATION "${PRIAVA_TOKEND_SYSUSERS_DIR}"

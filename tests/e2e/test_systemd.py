@@ -892,6 +892,7 @@ class Install(unittest.TestCase):
             "lib/sysusers.d/priava-tokend.conf",
             "etc/priava-tokend/priava-tokend.toml",
             "share/doc/priava-tokend/priava-tokend.toml",
+            "share/man/man8/priava-tokend.8.gz",
         })
         self.assertTrue(os.access(os.path.join(self.prefix, "bin/priava-tokend"), os.X_OK))
         config = os.path.join(self.prefix, "etc/priava-tokend/priava-tokend.toml")
