@@ -37,6 +37,9 @@ enum class fault_kind {
     drop_before,
     /// The grant is processed (a refresh rotates), then half the response and a close.
     drop_after,
+    /// The grant is processed (a refresh rotates), then the answer waits `fault::delay`: the
+    /// window in which a client that dies loses the new refresh token, widened.
+    delay_after,
 };
 
 /// `status`, `rate_limit`, ... as in the control API.
@@ -48,7 +51,7 @@ struct fault {
     fault_kind kind = fault_kind::status;
     unsigned status = 503;                ///< for `status`
     std::chrono::seconds retry_after{30}; ///< for `rate_limit`
-    std::chrono::milliseconds delay{0};   ///< for `delay`
+    std::chrono::milliseconds delay{0};   ///< for `delay` and `delay_after`
     unsigned count = 1;                   ///< 0: every request until cleared
 
     static fault http_status(unsigned status, unsigned count = 1);
