@@ -3,10 +3,10 @@
 #include <priava_tokend/cli/check_config_command.hpp>
 #include <priava_tokend/cli/client_commands.hpp>
 #include <priava_tokend/cli/command_line.hpp>
+#include <priava_tokend/cli/token_request_command.hpp>
 #include <priava_tokend/core/exit_code.hpp>
 #include <priava_tokend/core/process_privacy.hpp>
 #include <priava_tokend/daemon/daemon.hpp>
-#include <priava_tokend/priava/token_request_process.hpp>
 
 #include <iostream>
 #include <span>
@@ -43,7 +43,7 @@ int run(int argc, char** argv) {
     case command::check_config:
         return check_config_command(line, env, std::cout, std::cerr);
     case command::token_request:
-        return run_token_request(std::cin, std::cout, std::cerr);
+        return token_request_command(std::cin, std::cout, std::cerr);
     }
     return to_int(exit_code::usage);
 }

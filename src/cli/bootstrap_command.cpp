@@ -19,6 +19,7 @@
 #include <priava_tokend/keeper/state_file_store.hpp>
 #include <priava_tokend/keeper/state_lock.hpp>
 #include <priava_tokend/priava/form_encoding.hpp>
+#include <priava_tokend/priava/token_request_process.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
@@ -361,7 +362,10 @@ int bootstrap_command(const command_line& line, const environment& env, std::ist
         err << "priava-tokend: " << dirs.error().message << '\n';
         return to_int(exit_code::configuration);
     }
-    auto lock = as_state_owner(cfg, [&] { return state_lock::acquire(cfg.state.path); });
+    // A token request process of a killed daemon may still hold the lock: let it store first.
+    auto lock = as_state_owner(cfg, [&] {
+        return state_lock::acquire(cfg.state.path, cfg.refresh.request_timeout + orphan_grace);
+    });
     if (!lock) {
         if (lock.error().code == make_error_code(errc::state_locked)) {
             if (const auto follower = follower_here(cfg)) {

@@ -22,7 +22,7 @@ bool same_cluster(const config::cluster_section& a, const config::cluster_sectio
 } // namespace
 
 reload_result reload_config(const config_location& where, const environment& env,
-                            const config& running) {
+                            const config& running, unique_fd lock_for_children) {
     reload_result r;
     auto loaded = load_config(where, env);
     for (const auto& p : loaded.problems) {
@@ -54,7 +54,8 @@ reload_result reload_config(const config_location& where, const environment& env
         r.notes.emplace_back("the [cluster] section takes effect at the next start");
         next.cluster = running.cluster;
     }
-    auto connection = open_priava_connection(next, env, request_transport::child_process);
+    auto connection = open_priava_connection(next, env, request_transport::child_process,
+                                             std::move(lock_for_children));
     if (!connection) {
         r.errors.push_back(connection.error().message);
         return r;

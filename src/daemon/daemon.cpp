@@ -14,6 +14,7 @@
 #include <priava_tokend/keeper/state_file.hpp>
 #include <priava_tokend/keeper/state_file_store.hpp>
 #include <priava_tokend/keeper/state_lock.hpp>
+#include <priava_tokend/priava/token_request_process.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -132,6 +133,18 @@ exit_code exit_for(const failure& f) {
     return exit_code::configuration;
 }
 
+/// The state lock, before anything reads the state: a token request process of a killed daemon
+/// may still hold it while it stores what Priava answered (docs/state-file.md#the-lock).
+outcome<state_lock> take_state_lock(const config& cfg, const logger& log) {
+    auto lock = state_lock::acquire(cfg.state.path, cfg.refresh.request_timeout + orphan_grace);
+    if (lock && lock->waited_for()) {
+        log.info("the state lock's owner (pid " + std::to_string(*lock->waited_for()) +
+                 ") was gone but a token request process it started still held the lock; waited " +
+                 std::to_string(lock->waited().count()) + " ms for it to store Priava's answer");
+    }
+    return lock;
+}
+
 /// The API socket: inherited from systemd, or made here.
 outcome<unix_listener> open_listener(const config& cfg, const environment& env) {
     auto activated = activated_socket(env);
@@ -196,19 +209,20 @@ int run_daemon(const config_location& where, const environment& env) {
         return to_int(exit_code::configuration);
     }
     const config& cfg = loaded.values;
-    auto connection = open_priava_connection(cfg, env, request_transport::child_process);
-    if (!connection) {
-        log.error(connection.error().message);
-        return to_int(exit_code::configuration);
-    }
     if (auto dirs = check_daemon_directories(cfg.state.path, cfg.listen.socket, true); !dirs) {
         log.error(dirs.error().message);
         return to_int(exit_code::configuration);
     }
-    auto lock = state_lock::acquire(cfg.state.path);
+    auto lock = take_state_lock(cfg, log);
     if (!lock) {
         log.error(lock.error().message);
         return to_int(exit_for(lock.error()));
+    }
+    auto connection =
+        open_priava_connection(cfg, env, request_transport::child_process, lock->share());
+    if (!connection) {
+        log.error(connection.error().message);
+        return to_int(exit_code::configuration);
     }
     remove_stale_temporaries(cfg.state.path);
     raise_descriptor_limit();
@@ -244,11 +258,12 @@ int run_daemon(const config_location& where, const environment& env) {
         return to_int(exit_code::configuration);
     }
     if (!*node) {
-        return serve({io, blocking->get_executor(), log, store, *listener}, cfg,
-                     std::move(*connection), std::move(*begin), where, env);
+        return serve(
+            {io, blocking->get_executor(), log, store, *listener, nullptr, nullptr, &*lock}, cfg,
+            std::move(*connection), std::move(*begin), where, env);
     }
     return serve({io, blocking->get_executor(), log, *(*node)->store, *listener,
-                  (*node)->member.get(), (*node)->budget.get()},
+                  (*node)->member.get(), (*node)->budget.get(), &*lock},
                  cfg, std::move(*connection), std::move(*begin), where, env);
 }
 

@@ -55,8 +55,9 @@ std::string describe(const std::exception_ptr& e) {
 }
 
 /// Runs on the blocking executor; by-value parameters, so the event loop's copies stay its own.
-net::awaitable<reload_result> read_again(config_location where, environment env, config running) {
-    co_return reload_config(where, env, running);
+net::awaitable<reload_result> read_again(config_location where, environment env, config running,
+                                         unique_fd lock) {
+    co_return reload_config(where, env, running, std::move(lock));
 }
 
 } // namespace
@@ -73,6 +74,7 @@ daemon_process::daemon_process(resources r, config cfg, priava_connection connec
     , notify_(std::move(notify))
     , cluster_(r.cluster)
     , cluster_budget_(r.cluster_budget)
+    , lock_(r.lock)
     , budget_(make_budget_gate(io_.get_executor(), cfg_))
     , keeper_(io_.get_executor(), blocking_,
               settings_for(cfg_, std::move(connection), budget_.get(), r.cluster, r.cluster_budget),
@@ -214,7 +216,8 @@ void daemon_process::start_reload() {
         std::chrono::duration_cast<std::chrono::microseconds>(clock::now().time_since_epoch());
     notify_.notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(now.count()));
     log_.info("SIGHUP: reloading " + where_.path);
-    net::co_spawn(blocking_, read_again(where_, env_, cfg_),
+    net::co_spawn(blocking_,
+                  read_again(where_, env_, cfg_, lock_ != nullptr ? lock_->share() : unique_fd{}),
                   net::bind_executor(io_, [this](std::exception_ptr e, reload_result r) {
                       reloading_ = false;
                       if (e) {

@@ -6,7 +6,8 @@
 namespace priava_tokend {
 
 outcome<priava_connection> open_priava_connection(const config& cfg, const environment& env,
-                                                  request_transport transport) {
+                                                  request_transport transport,
+                                                  unique_fd lock_for_children) {
     auto endpoint = parse_token_url(cfg.priava.token_url);
     if (!endpoint) {
         return endpoint.error();
@@ -25,7 +26,8 @@ outcome<priava_connection> open_priava_connection(const config& cfg, const envir
         client = std::make_shared<const token_request_process>(
             "/proc/self/exe",
             token_request_order{cfg.priava.token_url, std::string(to_string(cfg.priava.region)),
-                                cfg.priava.ca_file, cfg.refresh.request_timeout, secret{}});
+                                cfg.priava.ca_file, cfg.refresh.request_timeout, secret{}},
+            std::move(lock_for_children));
     } else {
         client =
             std::make_shared<const oauth_client>(std::move(*endpoint), cfg.priava.region,

@@ -1,6 +1,9 @@
 #include <priava_tokend/core/sha256.hpp>
 #include <priava_tokend/keeper/keeper_fsm.hpp>
 #include <priava_tokend/keeper/reader_answers.hpp>
+#include <priava_tokend/keeper/state_after.hpp>
+
+#include <algorithm>
 
 namespace priava_tokend {
 namespace {
@@ -134,14 +137,17 @@ void keeper_fsm::start_request(keeper_actions& out) {
     r.resume = phase_;
     r.sent = clock_.now();
     secret credential;
+    std::string digest = code_digest_;
     if (codes_.waiting()) {
         r.grant = grant_type::authorization_code;
         r.code = codes_.take();
         credential = r.code->code;
+        digest = sha256_hex(credential.reveal());
     } else {
         credential = refresh_token_;
     }
-    out.emplace_back(keeper_do::request_token{r.grant, std::move(credential)});
+    out.emplace_back(
+        keeper_do::request_token{r.grant, std::move(credential), latest_, std::move(digest)});
     request_ = std::move(r);
     phase_ = keeper_phase::refreshing;
     out.emplace_back(keeper_do::report_status{});
@@ -235,9 +241,7 @@ keeper_actions keeper_fsm::token_response(token_outcome outcome) {
 void keeper_fsm::on_tokens(request r, token_set t, keeper_actions& out) {
     ++stats_.success;
     const bool code_grant = r.grant == grant_type::authorization_code;
-    if (t.refresh_token) {
-        refresh_token_ = std::move(*t.refresh_token);
-    } else if (code_grant) {
+    if (!t.refresh_token && code_grant) {
         log(out, log_level::warning,
             "Priava answered the authorization code without a refresh token; the token cannot "
             "be renewed and a new code will be needed at expiry");
@@ -245,15 +249,26 @@ void keeper_fsm::on_tokens(request r, token_set t, keeper_actions& out) {
     if (code_grant) {
         code_digest_ = sha256_hex(r.code->code.reveal());
     }
-    const auto now = clock_.now();
-    const auto wall = clock_.wall_now();
-    const std::uint64_t generation = latest_.generation + 1;
-    latest_ = stored_tokens{refresh_token_, t.access_token, wall + t.expires_in,
-                            wall,           generation,     code_digest_};
-    after_write_ = awaiting_write{held_token{std::move(t.access_token), now, now + t.expires_in,
-                                             latest_.expires_at, t.expires_in, generation},
-                                  std::move(r), std::nullopt};
-    write(out); // the refresh token is stored before its access token is served
+    // The receipt time the token request process stored (or would have): the held token counts
+    // from it too, so that it and the state file agree.
+    const auto wall = t.received_at.value_or(clock_.wall_now());
+    const auto age =
+        std::chrono::duration_cast<steady_time::duration>(std::clamp<wall_time::duration>(
+            clock_.wall_now() - wall, wall_time::duration::zero(), t.expires_in));
+    const auto received = clock_.now() - age;
+    latest_ = state_after_tokens(latest_, t, wall, code_digest_);
+    refresh_token_ = latest_.refresh_token;
+    after_write_ =
+        awaiting_write{held_token{std::move(t.access_token), received, received + t.expires_in,
+                                  latest_.expires_at, t.expires_in, latest_.generation},
+                       std::move(r), std::nullopt};
+    // The refresh token is stored before its access token is served: by the token request
+    // process already, or now.
+    if (t.stored) {
+        written(out);
+    } else {
+        write(out);
+    }
 }
 
 void keeper_fsm::settle_after_write(keeper_actions& out) {
@@ -299,16 +314,20 @@ void keeper_fsm::on_transient(request r, transient_failure f, keeper_actions& ou
     if (f.rotated_refresh_token) {
         // The old refresh token (or the code) is consumed: the new one must be kept and stored,
         // and used from now on.
-        refresh_token_ = std::move(*f.rotated_refresh_token);
-        latest_.refresh_token = refresh_token_;
         if (r.code) {
-            code_digest_ = latest_.bootstrap_code_sha256 = sha256_hex(r.code->code.reveal());
+            code_digest_ = sha256_hex(r.code->code.reveal());
         }
+        latest_ = state_after_rotation(latest_, *f.rotated_refresh_token, code_digest_);
+        refresh_token_ = latest_.refresh_token;
         log(out, log_level::warning,
             "Priava's reply was malformed but carried a new refresh token; kept it");
         retry_later(r, f, out);
         after_write_ = awaiting_write{std::nullopt, std::move(r), std::move(told)};
-        write(out);
+        if (f.rotation_stored) {
+            written(out);
+        } else {
+            write(out);
+        }
         return;
     }
     ++settled_requests_;
@@ -368,8 +387,7 @@ void keeper_fsm::on_rejection(const request& r, const rejection& rej, keeper_act
     want_code_file(out);
 }
 
-keeper_actions keeper_fsm::state_written() {
-    keeper_actions out;
+void keeper_fsm::written(keeper_actions& out) {
     persistence_ = persistence::clean;
     persist_failures_ = 0;
     ++stats_.state_writes;
@@ -380,6 +398,11 @@ keeper_actions keeper_fsm::state_written() {
     if (after_write_) {
         settle_after_write(out);
     }
+}
+
+keeper_actions keeper_fsm::state_written() {
+    keeper_actions out;
+    written(out);
     out.emplace_back(keeper_do::report_status{});
     advance(out);
     return out;

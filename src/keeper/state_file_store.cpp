@@ -1,3 +1,4 @@
+#include <priava_tokend/keeper/delegated_write.hpp>
 #include <priava_tokend/keeper/state_codec.hpp>
 #include <priava_tokend/keeper/state_file.hpp>
 #include <priava_tokend/keeper/state_file_store.hpp>
@@ -29,6 +30,12 @@ outcome<stored_tokens> state_file_store::load() {
 net::awaitable<outcome<void>> state_file_store::save(stored_tokens tokens) {
     co_return co_await net::co_spawn(
         blocking_, write_file(path_, encode_state(tokens, fingerprint_)), net::use_awaitable);
+}
+
+std::optional<secret>
+state_file_store::delegated_write_order(const stored_tokens& before,
+                                        const std::string& code_digest) const {
+    return encode_delegated_write(delegated_write{path_, fingerprint_, before, code_digest});
 }
 
 } // namespace priava_tokend

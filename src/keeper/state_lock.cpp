@@ -3,14 +3,20 @@
 #include <priava_tokend/keeper/state_lock.hpp>
 
 #include <cerrno>
+#include <csignal>
+#include <fstream>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace priava_tokend {
 namespace {
+
+using std::chrono::milliseconds;
 
 std::optional<pid_t> read_pid(int fd) {
     char buf[32] = {};
@@ -49,9 +55,90 @@ outcome<void> check_lock_file(const std::string& path, int fd) {
     return {};
 }
 
+/// False when no process has `pid`, or only its zombie (dead, not yet reaped by its parent).
+bool process_alive(pid_t pid) {
+    if (::kill(pid, 0) != 0 && errno == ESRCH) {
+        return false;
+    }
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    std::getline(stat, text);
+    // `pid (name) S ...`; the name may hold anything, a ')' too.
+    const auto name_end = text.rfind(')');
+    if (name_end == std::string::npos || name_end + 2 >= text.size()) {
+        return true; // unreadable here (another user's, a hidden /proc): take it as alive
+    }
+    const char state = text[name_end + 2];
+    return state != 'Z' && state != 'X';
+}
+
+volatile std::sig_atomic_t wait_over = 0;
+
+extern "C" void on_lock_deadline(int /*signal*/) {
+    wait_over = 1;
+}
+
+/// Waits in a blocking flock(2) until the lock is ours or `limit` has passed, as flock(1) -w
+/// does: at the deadline (and every 50 ms after, should it come before flock began) a timer
+/// sends this thread SIGALRM, whose handler, installed without SA_RESTART, interrupts the wait.
+bool wait_for_lock(int fd, milliseconds limit) {
+    struct sigaction ours {};
+    struct sigaction saved {};
+    ours.sa_handler = on_lock_deadline;
+    sigemptyset(&ours.sa_mask);
+    ::sigaction(SIGALRM, &ours, &saved);
+    sigset_t alarm;
+    sigset_t saved_mask;
+    sigemptyset(&alarm);
+    sigaddset(&alarm, SIGALRM);
+    ::pthread_sigmask(SIG_UNBLOCK, &alarm, &saved_mask);
+    sigevent at_deadline{};
+    at_deadline.sigev_notify = SIGEV_THREAD_ID;
+    at_deadline.sigev_signo = SIGALRM;
+    at_deadline._sigev_un._tid = ::gettid(); // sigev_notify_thread_id, not in glibc 2.36's header
+    timer_t timer{};
+    bool locked = false;
+    wait_over = 0;
+    if (::timer_create(CLOCK_MONOTONIC, &at_deadline, &timer) == 0) {
+        itimerspec when{};
+        when.it_value.tv_sec = static_cast<time_t>(limit.count() / 1000);
+        when.it_value.tv_nsec = static_cast<long>(limit.count() % 1000 * 1'000'000);
+        when.it_interval.tv_nsec = 50'000'000;
+        ::timer_settime(timer, 0, &when, nullptr);
+        int result = 0;
+        while ((result = ::flock(fd, LOCK_EX)) != 0 && errno == EINTR && wait_over == 0) {
+        }
+        locked = result == 0;
+        ::timer_delete(timer);
+    }
+    ::pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
+    ::sigaction(SIGALRM, &saved, nullptr);
+    return locked;
+}
+
+/// The lock is held by another process. Refuses at once unless the pid recorded in the file is
+/// gone: then the lock is a killed daemon's, held on by a token request process that stores
+/// Priava's answer, and is waited for. Returns the gone holder's pid.
+outcome<pid_t> wait_for_orphan(int fd, const std::string& state_path, milliseconds limit) {
+    const auto recorded = read_pid(fd);
+    if (!recorded || limit <= milliseconds::zero() || process_alive(*recorded)) {
+        return make_failure(errc::state_locked, held_message(state_path, recorded));
+    }
+    if (!wait_for_lock(fd, limit)) {
+        return make_failure(
+            errc::state_locked,
+            "state file " + state_path + " is in use: its lock is still held " +
+                std::to_string(limit.count()) + " ms after its owner (pid " +
+                std::to_string(*recorded) +
+                ") was found gone; is a process it started (priava-tokend token-request) stuck? "
+                "only one process may own a refresh token");
+    }
+    return *recorded;
+}
+
 } // namespace
 
-outcome<state_lock> state_lock::acquire(const std::string& state_path) {
+outcome<state_lock> state_lock::acquire(const std::string& state_path, milliseconds orphan_wait) {
     const std::string path = state_path + ".lock";
     // O_NONBLOCK: a FIFO planted here must not block the open.
     unique_fd fd{
@@ -63,20 +150,32 @@ outcome<state_lock> state_lock::acquire(const std::string& state_path) {
     if (auto checked = check_lock_file(path, fd.get()); !checked) {
         return checked.error();
     }
+    const auto started = std::chrono::steady_clock::now();
+    std::optional<pid_t> orphaned;
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
         const int error = errno;
-        if (error == EWOULDBLOCK) {
-            return make_failure(errc::state_locked, held_message(state_path, read_pid(fd.get())));
+        if (error != EWOULDBLOCK) {
+            return make_failure(errc::file_unreadable,
+                                "cannot lock " + path + ": " + errno_text(error));
         }
-        return make_failure(errc::file_unreadable,
-                            "cannot lock " + path + ": " + errno_text(error));
+        auto gone = wait_for_orphan(fd.get(), state_path, orphan_wait);
+        if (!gone) {
+            return gone.error();
+        }
+        orphaned = *gone;
     }
     // The lock holds even if this fails; only the pid shown to a refused process would be missing.
     const std::string pid = std::to_string(::getpid()) + "\n";
     if (::ftruncate(fd.get(), 0) == 0) {
         (void)!::pwrite(fd.get(), pid.data(), pid.size(), 0);
     }
-    return state_lock{std::move(fd)};
+    state_lock lock{std::move(fd)};
+    if (orphaned) {
+        lock.waited_for_ = orphaned;
+        lock.waited_ =
+            std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
+    }
+    return lock;
 }
 
 std::optional<pid_t> state_lock::holder(const std::string& state_path) {
@@ -91,6 +190,22 @@ std::optional<pid_t> state_lock::holder(const std::string& state_path) {
     }
     ::flock(fd.get(), LOCK_UN);
     return std::nullopt;
+}
+
+bool state_lock::held_through(int fd, const std::string& state_path) {
+    struct stat by_fd {};
+    struct stat by_path {};
+    if (::fstat(fd, &by_fd) != 0 || ::stat((state_path + ".lock").c_str(), &by_path) != 0 ||
+        by_fd.st_dev != by_path.st_dev || by_fd.st_ino != by_path.st_ino) {
+        return false;
+    }
+    // On the open file description that holds the lock this changes nothing; on another one,
+    // the holder's lock makes it fail.
+    return ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+}
+
+unique_fd state_lock::share() const {
+    return unique_fd{::fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0)};
 }
 
 } // namespace priava_tokend

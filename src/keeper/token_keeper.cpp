@@ -11,7 +11,11 @@ namespace {
 using std::chrono::seconds;
 
 /// By-value parameters keep the client alive through a reload during the request.
-net::awaitable<token_outcome> send(std::shared_ptr<const token_client> client, secret body) {
+net::awaitable<token_outcome> send(std::shared_ptr<const token_client> client, secret body,
+                                   std::optional<secret> store) {
+    if (store) {
+        co_return co_await client->request_and_store(body, *store);
+    }
     co_return co_await client->request(body);
 }
 
@@ -71,14 +75,17 @@ void token_keeper::apply(keeper_actions actions) {
 
 void token_keeper::carry_out(keeper_do::request_token& request) {
     const auto& s = fsm_.settings();
-    net::co_spawn(
-        ex_, send(s.client, token_request_body(s.credentials, request.grant, request.credential)),
-        [this](std::exception_ptr e, token_outcome outcome) {
-            if (e) {
-                outcome = unexpected("the token request");
-            }
-            apply(fsm_.token_response(std::move(outcome)));
-        });
+    auto store = store_.delegated_write_order(request.before, request.code_digest);
+    net::co_spawn(ex_,
+                  send(s.client,
+                       token_request_body(s.credentials, request.grant, request.credential),
+                       std::move(store)),
+                  [this](std::exception_ptr e, token_outcome outcome) {
+                      if (e) {
+                          outcome = unexpected("the token request");
+                      }
+                      apply(fsm_.token_response(std::move(outcome)));
+                  });
 }
 
 void token_keeper::carry_out(keeper_do::write_state& write) {

@@ -29,6 +29,10 @@ outcome<json::object> parse_object(std::string_view text) {
     return std::move(*o);
 }
 
+std::int64_t milliseconds_since_epoch(wall_time t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 /// The errc values a transient failure may carry across the pipe.
 std::optional<errc> transient_reason(std::string_view name) {
     for (const errc e : {errc::resolve_failed, errc::connect_failed, errc::tls_failed,
@@ -53,6 +57,9 @@ secret encode_order(const token_request_order& order) {
     o["timeout_ms"] = order.timeout.count();
     o["body"] = order.body.reveal();
     o["parent_pid"] = order.parent_pid;
+    if (order.store) {
+        o["store"] = order.store->reveal();
+    }
     return secret{json::serialize(o)};
 }
 
@@ -76,6 +83,7 @@ outcome<token_request_order> decode_order(std::string_view text) {
     if (const auto parent = int64_field(*o, "parent_pid")) {
         order.parent_pid = static_cast<int>(*parent);
     }
+    order.store = secret_field(*o, "store");
     return order;
 }
 
@@ -88,15 +96,16 @@ secret encode_outcome(const token_outcome& outcome) {
             o["refresh_token"] = t->refresh_token->reveal();
         }
         o["expires_in"] = t->expires_in.count();
+        if (t->received_at) {
+            o["received_at_ms"] = milliseconds_since_epoch(*t->received_at);
+        }
     } else if (const auto* f = std::get_if<transient_failure>(&outcome)) {
         o["outcome"] = "transient";
         o["reason"] = to_string(f->reason);
         o["detail"] = f->detail;
         o["http_status"] = f->http_status;
         if (f->retry_after) {
-            o["retry_after_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      f->retry_after->time_since_epoch())
-                                      .count();
+            o["retry_after_ms"] = milliseconds_since_epoch(*f->retry_after);
         }
         if (f->rotated_refresh_token) {
             o["rotated_refresh_token"] = f->rotated_refresh_token->reveal();
@@ -133,8 +142,11 @@ outcome<token_outcome> decode_outcome(std::string_view text) {
         if (refresh && (refresh->empty() || !is_token_text(refresh->reveal()))) {
             return bad("tokens reply has an invalid refresh_token");
         }
-        return token_outcome{
-            token_set{std::move(*access), std::move(refresh), std::chrono::seconds{*expires}}};
+        token_set t{std::move(*access), std::move(refresh), std::chrono::seconds{*expires}};
+        if (const auto ms = int64_field(o, "received_at_ms")) {
+            t.received_at = wall_time{std::chrono::milliseconds{*ms}};
+        }
+        return token_outcome{std::move(t)};
     }
     if (*kind == "transient") {
         const auto* reason_name = string_field(o, "reason");
@@ -160,6 +172,28 @@ outcome<token_outcome> decode_outcome(std::string_view text) {
                                        std::string(*description)}};
     }
     return bad("unknown outcome '" + std::string(std::string_view(*kind).substr(0, 20)) + "'");
+}
+
+std::string encode_store_report(const outcome<void>& stored) {
+    json::object o;
+    o["stored"] = stored.has_value();
+    if (!stored) {
+        o["error"] = stored.error().message;
+    }
+    return json::serialize(o);
+}
+
+void apply_store_report(std::string_view report, token_outcome& result) {
+    const auto o = parse_json_object(report);
+    if (!o || bool_field(*o, "stored") != true) {
+        return;
+    }
+    if (auto* t = std::get_if<token_set>(&result)) {
+        t->stored = true;
+    } else if (auto* f = std::get_if<transient_failure>(&result);
+               f != nullptr && f->rotated_refresh_token) {
+        f->rotation_stored = true;
+    }
 }
 
 } // namespace priava_tokend

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <istream>
 #include <memory>
 #include <ostream>
@@ -96,7 +97,9 @@ outcome<std::pair<unique_fd, unique_fd>> make_pipe() {
     return std::pair{unique_fd{ends[0]}, unique_fd{ends[1]}};
 }
 
-outcome<token_request_process::child> spawn(const std::string& executable) {
+/// `lock`, when valid, becomes the child's `token_request_lock_fd`: the same open file
+/// description, so the child holds the daemon's flock for as long as it lives.
+outcome<token_request_process::child> spawn(const std::string& executable, int lock) {
     auto to_child = make_pipe();
     auto from_child = make_pipe();
     if (!to_child || !from_child) {
@@ -106,7 +109,11 @@ outcome<token_request_process::child> spawn(const std::string& executable) {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, to_child->first.get(), 0);
     posix_spawn_file_actions_adddup2(&actions, from_child->second.get(), 1);
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3); // no client sockets, no lock file
+    if (lock >= 0) {
+        posix_spawn_file_actions_adddup2(&actions, lock, token_request_lock_fd);
+    }
+    // No client sockets, nothing else of the daemon's.
+    posix_spawn_file_actions_addclosefrom_np(&actions, lock >= 0 ? token_request_lock_fd + 1 : 3);
     char* const argv[] = {const_cast<char*>(executable.c_str()), const_cast<char*>("token-request"),
                           nullptr};
     token_request_process::child child;
@@ -176,9 +183,15 @@ net::awaitable<child_result> talk_to(token_request_process::child child, const s
 }
 
 /// A complete answer counts whatever the exit status: it may carry a rotated refresh token (the
-/// child can be killed at the deadline between writing it and exiting).
+/// child can be killed at the deadline between writing it and exiting, or while it stores it:
+/// then the store report is missing, and the daemon stores the tokens itself).
 token_outcome judge(child_result& r) {
-    auto decoded = decode_outcome(r.reply);
+    const std::string_view reply(r.reply);
+    const auto line_end = reply.find('\n');
+    auto decoded = decode_outcome(reply.substr(0, line_end));
+    if (decoded && line_end != std::string_view::npos) {
+        apply_store_report(reply.substr(line_end + 1), *decoded);
+    }
     const bool answered = !r.reply.empty();
     wipe(r.reply);
     if (decoded) {
@@ -203,10 +216,12 @@ token_outcome judge(child_result& r) {
 
 } // namespace
 
-token_request_process::token_request_process(std::string executable, token_request_order order)
+token_request_process::token_request_process(std::string executable, token_request_order order,
+                                             unique_fd lock)
     : executable_(std::move(executable))
-    , order_(std::move(order)) {
-    if (auto started = spawn(executable_)) {
+    , order_(std::move(order))
+    , lock_(std::move(lock)) {
+    if (auto started = spawn(executable_, lock_.get())) {
         ready_ = std::make_unique<child>(std::move(*started));
     } // else the first request starts one and says why it cannot
 }
@@ -230,44 +245,106 @@ outcome<token_request_process::child> token_request_process::take_ready() const 
         }
         ::waitpid(c.pid, nullptr, 0); // it has exited (killed from outside): start another
     }
-    return spawn(executable_);
+    return spawn(executable_, lock_.get());
 }
 
 net::awaitable<token_outcome> token_request_process::request(const secret& body) const {
+    co_return co_await perform(body, nullptr);
+}
+
+net::awaitable<token_outcome> token_request_process::request_and_store(const secret& body,
+                                                                       const secret& store) const {
+    // Without the lock to hand on, the process could not store: the daemon does.
+    const secret* handed = lock_.valid() ? &store : nullptr;
+    co_return co_await perform(body, handed);
+}
+
+net::awaitable<token_outcome> token_request_process::perform(const secret& body,
+                                                             const secret* store) const {
     auto started = take_ready();
     if (!started) {
         co_return broken(started.error().message);
     }
-    const token_request_order order{order_.token_url, order_.region, order_.ca_file,
-                                    order_.timeout,   body,          ::getpid()};
+    token_request_order order{order_.token_url, order_.region, order_.ca_file,
+                              order_.timeout,   body,          ::getpid()};
+    if (store != nullptr) {
+        order.store = *store;
+    }
     auto result =
         co_await talk_to(std::move(*started), encode_order(order), order_.timeout + process_grace);
-    if (auto next = spawn(executable_)) {
+    if (auto next = spawn(executable_, lock_.get())) {
         ready_ = std::make_unique<child>(std::move(*next));
     }
     co_return judge(result);
 }
 
-int run_token_request(std::istream& in, std::ostream& out, std::ostream& err) {
-    // Die with the daemon: an orphan finishing its request after a restart would present a
-    // refresh token the new daemon may already have used. Set before the wait for the order:
-    // this process may be started long before it is needed.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+// --- the child's side ---------------------------------------------------------------------------
+
+namespace {
+
+/// The order on stdin (at most 64 KiB); empty when the daemon closed stdin without one.
+secret read_order(std::istream& in) {
     std::string text;
     text.resize(64 * 1024);
     in.read(text.data(), static_cast<std::streamsize>(text.size()));
     text.resize(static_cast<std::size_t>(in.gcount()));
-    const secret guard{std::move(text)};
-    if (guard.empty()) {
+    return secret{std::move(text)};
+}
+
+/// Sends the order's request; new tokens carry their receipt time.
+token_outcome perform_order(const token_request_order& order, const oauth_client& client) {
+    net::io_context io{1};
+    auto outcome = run_to_completion(io, client.request(order.body), order.timeout + 2s);
+    if (!outcome) {
+        return transient_failure{errc::request_timeout, "no answer before request_timeout", 0,
+                                 std::nullopt, std::nullopt};
+    }
+    if (auto* t = std::get_if<token_set>(&*outcome)) {
+        t->received_at = std::chrono::system_clock::now();
+    }
+    return std::move(*outcome);
+}
+
+/// New tokens, or a refresh token Priava rotated although the rest of its reply was unusable.
+bool worth_storing(const token_outcome& result) {
+    const auto* f = std::get_if<transient_failure>(&result);
+    return std::holds_alternative<token_set>(result) || (f != nullptr && f->rotated_refresh_token);
+}
+
+void send_line(std::ostream& out, std::string_view line) {
+    out.write(line.data(), static_cast<std::streamsize>(line.size()));
+    out.put('\n');
+    out.flush();
+}
+
+} // namespace
+
+int run_token_request(std::istream& in, std::ostream& out, std::ostream& err,
+                      const store_step& store) {
+    // Idle, die with the daemon: this process may be started long before it is needed. Stop
+    // signals never end it (systemd's stop sends SIGTERM to every process of the unit): a
+    // request whose refresh token Priava may have rotated must finish, and the daemon waits
+    // for it. A closed pipe or a file-size limit fails a write instead of killing.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    for (const int s : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGXFSZ}) {
+        std::signal(s, SIG_IGN);
+    }
+    const secret text = read_order(in);
+    if (text.empty()) {
         return 0; // started ahead and not needed after all: the daemon closed our stdin
     }
-    auto order = decode_order(guard.reveal());
+    auto order = decode_order(text.reveal());
     if (!order) {
         err << "priava-tokend token-request: " << order.error().message << '\n';
         return to_int(exit_code::usage);
     }
+    if (order->store) {
+        // From here the refresh token may be rotated: outlive the daemon, holding its lock, and
+        // store what Priava answers. A daemon that died before this line ended this process.
+        ::prctl(PR_SET_PDEATHSIG, 0);
+    }
     if (order->parent_pid != 0 && ::getppid() != order->parent_pid) {
-        return to_int(exit_code::failed); // the daemon died before the line above
+        return to_int(exit_code::failed); // the daemon died: nothing was sent
     }
     auto endpoint = parse_token_url(order->token_url);
     const auto tenant = parse_region(order->region);
@@ -278,15 +355,12 @@ int run_token_request(std::istream& in, std::ostream& out, std::ostream& err) {
         return to_int(exit_code::usage);
     }
     const oauth_client client(std::move(*endpoint), *tenant, order->ca_file, order->timeout);
-    net::io_context io{1};
-    auto outcome = run_to_completion(io, client.request(order->body), order->timeout + 2s);
-    if (!outcome) {
-        outcome = transient_failure{errc::request_timeout, "no answer before request_timeout", 0,
-                                    std::nullopt, std::nullopt};
+    const token_outcome result = perform_order(*order, client);
+    // The outcome first: should storing fail or hang, the daemon has the tokens and stores them.
+    send_line(out, encode_outcome(result).reveal());
+    if (order->store && worth_storing(result)) {
+        send_line(out, encode_store_report(store(*order->store, result)));
     }
-    const secret reply = encode_outcome(*outcome);
-    out.write(reply.reveal().data(), static_cast<std::streamsize>(reply.reveal().size()));
-    out.flush();
     return out ? 0 : to_int(exit_code::failed);
 }
 

@@ -12,6 +12,16 @@ steady::time_point steady_moment(wall_time at, wall_time wall_now, steady::time_
 }
 
 net::awaitable<token_outcome> budgeted_token_client::request(const secret& body) const {
+    co_return co_await through_gate(body, nullptr);
+}
+
+net::awaitable<token_outcome> budgeted_token_client::request_and_store(const secret& body,
+                                                                       const secret& store) const {
+    co_return co_await through_gate(body, &store);
+}
+
+net::awaitable<token_outcome> budgeted_token_client::through_gate(const secret& body,
+                                                                  const secret* store) const {
     const auto admitted = co_await gate_.enter("", steady::time_point::max(), -1, true);
     if (admitted.result != budget_gate::verdict::granted) { // the daemon is stopping
         co_return transient_failure{errc::request_timeout, "not sent: the daemon is stopping", 0,
@@ -28,7 +38,12 @@ net::awaitable<token_outcome> budgeted_token_client::request(const secret& body)
                                         0, drawn.retry_at, std::nullopt};
         }
     }
-    auto outcome = co_await inner_->request(body);
+    token_outcome outcome;
+    if (store != nullptr) {
+        outcome = co_await inner_->request_and_store(body, *store);
+    } else {
+        outcome = co_await inner_->request(body);
+    }
     const auto* failed = std::get_if<transient_failure>(&outcome);
     if (failed != nullptr && failed->http_status == 429) {
         const auto wall_now = std::chrono::system_clock::now();

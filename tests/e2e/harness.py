@@ -203,7 +203,9 @@ class Daemon:
 
     # --- the daemon -----------------------------------------------------------------------------
 
-    def start(self, wait_ready=True, env=None):
+    def start(self, wait_ready=True, env=None, own_group=False):
+        """Starts the daemon; `own_group` makes it the leader of a process group of its own (with
+        its token request processes), for a test that kills the whole group."""
         self.notify_path = os.path.join(self.workdir, self.name + ".notify")
         if os.path.exists(self.notify_path):
             os.unlink(self.notify_path)
@@ -218,7 +220,8 @@ class Daemon:
         full_env.update(env or {})
         self.log = open(self.log_path, "a")
         self.proc = subprocess.Popen([DAEMON, "run", "--config", self.config], env=full_env,
-                                     stdout=self.log, stderr=self.log)
+                                     stdout=self.log, stderr=self.log,
+                                     process_group=0 if own_group else None)
         threading.Thread(target=self._watch_exit, args=(self.proc,), daemon=True).start()
         if wait_ready:
             self.wait_notify("READY=1", 20)

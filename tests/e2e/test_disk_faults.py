@@ -48,14 +48,26 @@ class DiskFaultCase(E2ETestCase):
         self.assertEqual(metric(d, "priava_tokend_state_file_persisted"), 1)
 
 
+def processes_of(d):
+    """The daemon and its token request processes, which write the state file too."""
+    pids = [d.proc.pid]
+    for task in os.listdir("/proc/%d/task" % d.proc.pid):
+        with open("/proc/%d/task/%s/children" % (d.proc.pid, task)) as f:
+            pids += [int(p) for p in f.read().split()]
+    return pids
+
+
 class FileSizeLimit(DiskFaultCase):
     def test_efbig(self):
         d = self.bootstrapped_daemon(refresh=BACKOFF)
-        pid = str(d.proc.pid)
+
+        def limit(size):
+            # As LimitFSIZE= would: for every process of the daemon.
+            for pid in processes_of(d):
+                subprocess.run(["prlimit", "--pid", str(pid), "--fsize=%s:" % size], check=True)
+
         self.check_write_failure_then_recovery(
-            d, lambda: subprocess.run(["prlimit", "--pid", pid, "--fsize=100:"], check=True),
-            lambda: subprocess.run(["prlimit", "--pid", pid, "--fsize=unlimited:"], check=True),
-            "File too large")
+            d, lambda: limit("100"), lambda: limit("unlimited"), "File too large")
 
 
 @unittest.skipUnless(os.geteuid() == 0, "mounting needs root")

@@ -135,6 +135,7 @@ std::optional<fake_answer> canned_answer(const http_request& req, const fault& f
     case fault_kind::malformed_with_refresh:
     case fault_kind::omit_refresh_token:
     case fault_kind::drop_after:
+    case fault_kind::delay_after:
         break;
     }
     return std::nullopt;
@@ -168,6 +169,14 @@ net::awaitable<fake_answer> answer_token(fake_priava_state& s, http_request& req
                                           kind != fault_kind::malformed_with_refresh));
     if (kind == fault_kind::drop_after) {
         a.reply.how = delivery::half_then_close;
+    }
+    if (kind == fault_kind::delay_after) {
+        // A statement of its own: GCC 12 miscompiles co_await inside && and ||.
+        const bool left = co_await client_left_during(connection, f->delay);
+        if (left) {
+            ++s.stats.abandoned_requests;
+            a.note += " (the client left before the answer)";
+        }
     }
     if (kind) {
         a.note += (a.note.empty() ? "fault " : " fault ") + std::string(to_string(*kind));

@@ -11,7 +11,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::array<std::pair<fault_kind, std::string_view>, 11> kind_names{{
+constexpr std::array<std::pair<fault_kind, std::string_view>, 12> kind_names{{
     {fault_kind::status, "status"},
     {fault_kind::rate_limit, "rate_limit"},
     {fault_kind::delay, "delay"},
@@ -23,6 +23,7 @@ constexpr std::array<std::pair<fault_kind, std::string_view>, 11> kind_names{{
     {fault_kind::drop_before, "drop_before"},
     {fault_kind::drop_after, "drop_after"},
     {fault_kind::echo_request, "echo_request"},
+    {fault_kind::delay_after, "delay_after"},
 }};
 
 using parsed_fault = boost::system::result<fault, std::string>;
@@ -67,7 +68,9 @@ parsed_fault parse_one(const json::value& v) {
             f.status = static_cast<unsigned>(*number(599));
         } else if (key == "retry_after" && *kind == fault_kind::rate_limit && number(86'400)) {
             f.retry_after = std::chrono::seconds{*number(86'400)};
-        } else if (key == "ms" && *kind == fault_kind::delay && number(3'600'000)) {
+        } else if (key == "ms" &&
+                   (*kind == fault_kind::delay || *kind == fault_kind::delay_after) &&
+                   number(3'600'000)) {
             f.delay = std::chrono::milliseconds{*number(3'600'000)};
         } else {
             return "key \"" + std::string(key) + "\" is unknown or out of range for a " +

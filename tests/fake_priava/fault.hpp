@@ -41,6 +41,9 @@ enum class fault_kind {
     /// (refresh token, client secret or code, form-encoded) after 290 characters of text, as a
     /// careless server or a proxy in front of it might; nothing consumed.
     echo_request,
+    /// The grant is processed (a refresh rotates), then the answer waits `fault::delay`: the
+    /// window in which a client that dies loses the new refresh token, widened.
+    delay_after,
 };
 
 /// `status`, `rate_limit`, ... as in the control API.
@@ -52,7 +55,7 @@ struct fault {
     fault_kind kind = fault_kind::status;
     unsigned status = 503;                ///< for `status`
     std::chrono::seconds retry_after{30}; ///< for `rate_limit`
-    std::chrono::milliseconds delay{0};   ///< for `delay`
+    std::chrono::milliseconds delay{0};   ///< for `delay` and `delay_after`
     unsigned count = 1;                   ///< 0: every request until cleared
 
     static fault http_status(unsigned status, unsigned count = 1);

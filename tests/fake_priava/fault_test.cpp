@@ -84,6 +84,20 @@ TEST_F(FakePriavaFault, DelayFaultConsumesNothingWhenTheClientGivesUp) {
     expect_code_still_valid(code);
 }
 
+TEST_F(FakePriavaFault, DelayAfterFaultProcessesTheGrantBeforeItWaits) {
+    const auto code = fake.issue_code();
+    fault late = fault::of(fault_kind::delay_after);
+    late.delay = 60s;
+    fake.inject(late);
+    const auto reply = send(code_request(code), 200ms);
+    EXPECT_EQ(reply.ec, boost::beast::error::timeout) << reply.ec.message();
+    EXPECT_TRUE(run_until(
+        ioc, [&] { return fake.stats().abandoned_requests == 1; }, 5s));
+    EXPECT_EQ(fake.stats().authorization_code_grants, 1) << "the code is spent all the same";
+    const auto again = send(code_request(code));
+    EXPECT_EQ(again.status(), 400u);
+}
+
 TEST_F(FakePriavaFault, HtmlErrorFaultAnswers502WithAPage) {
     const auto code = fake.issue_code();
     fake.inject(fault::of(fault_kind::html_error));
@@ -171,6 +185,13 @@ TEST(Faults, ParseTheControlApiList) {
     EXPECT_EQ((*faults)[2].delay, 2000ms);
     EXPECT_EQ((*faults)[3].kind, fault_kind::drop_after);
     EXPECT_EQ((*faults)[3].count, 1u);
+}
+
+TEST(Faults, ParseADelayAfterTheGrantWithItsMilliseconds) {
+    const auto late = parse_faults(R"({"kind":"delay_after","ms":1500})");
+    ASSERT_TRUE(late) << late.error();
+    EXPECT_EQ((*late)[0].kind, fault_kind::delay_after);
+    EXPECT_EQ((*late)[0].delay, 1500ms);
 }
 
 TEST(Faults, RefuseUnknownKindsKeysAndBadValues) {

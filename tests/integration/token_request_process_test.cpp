@@ -2,6 +2,10 @@
 #include "../support/token_client_driver.hpp"
 #include "fake_priava.hpp"
 
+#include <priava_tokend/core/sha256.hpp>
+#include <priava_tokend/keeper/delegated_write.hpp>
+#include <priava_tokend/keeper/state_file.hpp>
+#include <priava_tokend/keeper/state_lock.hpp>
 #include <priava_tokend/priava/token_request.hpp>
 #include <priava_tokend/priava/token_request_process.hpp>
 
@@ -46,8 +50,26 @@ class TokenRequestProcess : public ::testing::Test {
         return path;
     }
 
+    /// Exchanges a new code through a process given `lock` and the daemon's order to store the
+    /// answer in the state file at `path` (no state before).
+    token_outcome exchange_and_store(unique_fd lock, const std::string& path) {
+        const token_request_process client(
+            PRIAVA_TOKEND_BINARY,
+            token_request_order{fake_.token_url(), "APAC", std::nullopt, 5s, secret{}, 0},
+            std::move(lock));
+        const client_credentials credentials{"test-client", secret{"test-secret+/="},
+                                             "https://my.app.com/oauth2callback"};
+        code_ = fake_.issue_code();
+        const secret body =
+            token_request_body(credentials, grant_type::authorization_code, secret{code_});
+        const secret store = encode_delegated_write(
+            delegated_write{path, "test-fingerprint", {}, sha256_hex(code_)});
+        return testing::run_request_and_store(io_, client, body, store);
+    }
+
     net::io_context io_;
     testing::temp_dir dir_;
+    std::string code_;
     fake_priava fake_{io_.get_executor(), nullptr}; // plain HTTP on loopback: the pipe is the point
 };
 
@@ -102,6 +124,54 @@ TEST_F(TokenRequestProcess, PerformsTheRequestInAChild) {
     ASSERT_TRUE(t->refresh_token);
     EXPECT_EQ(t->refresh_token->reveal(), fake_.current_refresh_token());
     EXPECT_EQ(fake_.stats().authorization_code_grants, 1);
+}
+
+TEST_F(TokenRequestProcess, StoresNewTokensItselfWhileHoldingTheDaemonsLock) {
+    const auto path = dir_.file("state.json");
+    const auto lock = state_lock::acquire(path);
+    ASSERT_TRUE(lock) << lock.error().message;
+    const token_outcome o = exchange_and_store(lock->share(), path);
+    const auto* t = std::get_if<token_set>(&o);
+    ASSERT_NE(t, nullptr);
+    EXPECT_TRUE(t->stored);
+    ASSERT_TRUE(t->received_at);
+    const auto stored = read_state_file(path, "test-fingerprint");
+    ASSERT_TRUE(stored) << stored.error().message;
+    EXPECT_EQ(stored->refresh_token.reveal(), fake_.current_refresh_token());
+    EXPECT_EQ(stored->access_token, t->access_token);
+    EXPECT_EQ(stored->generation, 1u);
+    EXPECT_LT(std::chrono::abs(stored->received_at - *t->received_at), 1s)
+        << "the receipt time the daemon is told is the one stored";
+    EXPECT_EQ(stored->bootstrap_code_sha256, sha256_hex(code_));
+}
+
+TEST_F(TokenRequestProcess, WithoutTheLockTheStoringIsLeftToTheDaemon) {
+    const auto path = dir_.file("state.json");
+    const token_outcome o = exchange_and_store(unique_fd{}, path);
+    const auto& t = std::get<token_set>(o);
+    EXPECT_FALSE(t.stored);
+    EXPECT_TRUE(t.received_at);
+    EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+TEST_F(TokenRequestProcess, TheLockOfAnotherStateFileDoesNotLetItStore) {
+    const auto path = dir_.file("state.json");
+    const auto other = state_lock::acquire(dir_.file("other.json"));
+    ASSERT_TRUE(other);
+    const token_outcome o = exchange_and_store(other->share(), path);
+    EXPECT_FALSE(std::get<token_set>(o).stored);
+    EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+TEST_F(TokenRequestProcess, AStoreThatFailsLeavesTheTokensToTheDaemon) {
+    const auto path = dir_.file("state.json");
+    const auto lock = state_lock::acquire(path);
+    ASSERT_TRUE(lock);
+    std::filesystem::create_directory(path); // the rename over it fails
+    const token_outcome o = exchange_and_store(lock->share(), path);
+    const auto& t = std::get<token_set>(o);
+    EXPECT_FALSE(t.stored);
+    EXPECT_EQ(t.refresh_token->reveal(), fake_.current_refresh_token()) << "the daemon has it";
 }
 
 TEST_F(TokenRequestProcess, RejectionsComeThrough) {

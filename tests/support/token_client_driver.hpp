@@ -20,4 +20,13 @@ inline token_outcome run_request(net::io_context& io, const token_client& client
     return result ? std::move(*result) : token_outcome{transient_failure{}};
 }
 
+/// As `run_request`, through `request_and_store` with `store`.
+inline token_outcome run_request_and_store(net::io_context& io, const token_client& client,
+                                           const secret& body, const secret& store) {
+    using namespace std::chrono_literals;
+    auto result = run_to_completion(io, client.request_and_store(body, store), 20s);
+    EXPECT_TRUE(result) << "no outcome within 20 s";
+    return result ? std::move(*result) : token_outcome{transient_failure{}};
+}
+
 } // namespace priava_tokend::testing

@@ -21,8 +21,9 @@ struct reload_result {
 /// Reads the configuration and the files it names again. Blocking (files, and group names through
 /// NSS): the daemon runs it off the event loop. A new `token_url`, `client_id` or `region` is
 /// another credential and is refused; `state.path` and the socket settings keep their running
-/// values until the next start.
+/// values until the next start. `lock_for_children` goes to the new connection's token request
+/// processes (`open_priava_connection`).
 reload_result reload_config(const config_location& where, const environment& env,
-                            const config& running);
+                            const config& running, unique_fd lock_for_children);
 
 } // namespace priava_tokend

@@ -11,6 +11,7 @@
 #include <priava_tokend/daemon/priava_connection.hpp>
 #include <priava_tokend/daemon/proxy_service.hpp>
 #include <priava_tokend/daemon/sd_notify.hpp>
+#include <priava_tokend/keeper/state_lock.hpp>
 #include <priava_tokend/keeper/token_keeper.hpp>
 #include <priava_tokend/keeper/token_store.hpp>
 
@@ -42,6 +43,7 @@ class daemon_process {
         const unix_listener& listener;
         cluster_member* cluster = nullptr;       ///< in cluster mode; `store` is then its store
         shared_window* cluster_budget = nullptr; ///< in cluster mode with the proxy on
+        const state_lock* lock = nullptr;        ///< shared with token request processes
     };
 
     /// Throws `std::runtime_error` naming the problem when the proxy cannot be set up.
@@ -80,6 +82,7 @@ class daemon_process {
     sd_notifier notify_;
     cluster_member* cluster_;
     shared_window* cluster_budget_;
+    const state_lock* lock_;
     std::unique_ptr<budget_gate> budget_; ///< with the proxy on; the keeper's requests pass it
     token_keeper keeper_;
     socket_api api_;

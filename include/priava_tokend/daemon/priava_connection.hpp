@@ -3,6 +3,7 @@
 #include <priava_tokend/config/config.hpp>
 #include <priava_tokend/core/environment.hpp>
 #include <priava_tokend/core/error.hpp>
+#include <priava_tokend/core/unique_fd.hpp>
 #include <priava_tokend/priava/oauth_client.hpp>
 #include <priava_tokend/priava/token_request.hpp>
 
@@ -23,9 +24,12 @@ struct priava_connection {
 /// process per request (the daemon; see `token_request_process`).
 enum class request_transport { in_process, child_process };
 
-/// Fails naming the secret file, `ca_file` or URL involved.
+/// Fails naming the secret file, `ca_file` or URL involved. `lock_for_children`, with the child
+/// process transport: the daemon's state lock, shared (`state_lock::share`), which every token
+/// request process inherits so that it may store Priava's answer in the daemon's place.
 outcome<priava_connection>
 open_priava_connection(const config& cfg, const environment& env,
-                       request_transport transport = request_transport::in_process);
+                       request_transport transport = request_transport::in_process,
+                       unique_fd lock_for_children = {});
 
 } // namespace priava_tokend

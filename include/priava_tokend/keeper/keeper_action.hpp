@@ -22,6 +22,11 @@ namespace keeper_do {
 struct request_token {
     grant_type grant = grant_type::refresh_token;
     secret credential; ///< the authorization code or the refresh token
+    /// What the answer's tokens are stored from (state_after.hpp), for a store that lets the
+    /// token request process write them in the keeper's place
+    /// (`token_store::delegated_write_order`).
+    stored_tokens before;
+    std::string code_digest; ///< what the new state records as the chain's code
 };
 
 /// Write the state; the result comes back as `state_written` or `state_write_failed`.

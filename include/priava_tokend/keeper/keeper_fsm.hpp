@@ -154,6 +154,8 @@ class keeper_fsm {
     void write(keeper_actions& out);
     void schedule_refresh();
     void enter(keeper_phase p);
+    /// The state is stored (by the store, or by the token request process before it answered).
+    void written(keeper_actions& out);
     void settle_after_write(keeper_actions& out);
     void serve_new_token(held_token token, const request& origin, keeper_actions& out);
     void on_tokens(request r, token_set tokens, keeper_actions& out);

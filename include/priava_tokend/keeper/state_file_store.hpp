@@ -18,6 +18,10 @@ class state_file_store final : public token_store {
     outcome<stored_tokens> load() override;
     net::awaitable<outcome<void>> save(stored_tokens tokens) override;
     std::string name() const override { return "state file " + path_; }
+    /// Always: the token request process writes this same file (state_file.hpp) while it holds
+    /// the daemon's lock.
+    std::optional<secret> delegated_write_order(const stored_tokens& before,
+                                                const std::string& code_digest) const override;
 
     const std::string& path() const noexcept { return path_; }
 

@@ -4,6 +4,7 @@
 #include <priava_tokend/core/error.hpp>
 #include <priava_tokend/keeper/stored_tokens.hpp>
 
+#include <optional>
 #include <string>
 
 namespace priava_tokend {
@@ -25,6 +26,14 @@ class token_store {
 
     /// The store as log lines name it: "state file /var/lib/priava-tokend/state.json".
     virtual std::string name() const = 0;
+
+    /// The order for a token request process to store, in the keeper's place, what the answer to
+    /// a request sent from `before` brings (delegated_write.hpp); nothing when this store must
+    /// write itself. The keeper still writes when the process says it did not.
+    virtual std::optional<secret> delegated_write_order(const stored_tokens& /*before*/,
+                                                        const std::string& /*code_digest*/) const {
+        return std::nullopt;
+    }
 };
 
 } // namespace priava_tokend

@@ -16,6 +16,12 @@ struct token_set {
     secret access_token;
     std::optional<secret> refresh_token; ///< absent: keep the old one (RFC 6749 §6)
     std::chrono::seconds expires_in{0};
+    /// When the reply arrived, set by the token request process: the receipt time it stored, or
+    /// the daemon stores, so that the state file and the held token agree.
+    std::optional<wall_time> received_at{};
+    /// The token request process already wrote these tokens to the state file, durably and
+    /// holding the daemon's state lock, before it answered: the daemon must not write them again.
+    bool stored = false;
 };
 
 /// Worth retrying later: network, TLS, timeout, 5xx, 429, a malformed 200, anything unexpected.
@@ -27,6 +33,8 @@ struct transient_failure {
     /// A malformed 200 that still carried a new refresh token: the old one is consumed, so this
     /// one must be kept.
     std::optional<secret> rotated_refresh_token;
+    /// The token request process already wrote `rotated_refresh_token` to the state file.
+    bool rotation_stored = false;
 };
 
 /// Priava said no (400/401): the credential needs a person. Never retried.

@@ -21,8 +21,13 @@ class budgeted_token_client final : public token_client {
         , shared_(shared) {}
 
     net::awaitable<token_outcome> request(const secret& body) const override;
+    net::awaitable<token_outcome> request_and_store(const secret& body,
+                                                    const secret& store) const override;
 
   private:
+    /// Through the budget to the inner client; with `store`, its `request_and_store`.
+    net::awaitable<token_outcome> through_gate(const secret& body, const secret* store) const;
+
     std::shared_ptr<const token_client> inner_;
     budget_gate& gate_;
     shared_window* shared_;

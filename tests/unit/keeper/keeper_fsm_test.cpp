@@ -1,5 +1,6 @@
 #include "keeper_fixture.hpp"
 
+#include <priava_tokend/core/sha256.hpp>
 #include <priava_tokend/keeper/keeper_fsm.hpp>
 #include <priava_tokend/keeper/reader_answers.hpp>
 
@@ -251,6 +252,97 @@ TEST_F(KeeperFsm, NoRequestStartsWhileAWriteIsUnderWay) {
     EXPECT_NE(find<write_state>(due), nullptr);
     EXPECT_EQ(find<request_token>(due), nullptr);
     EXPECT_EQ(requested(fsm.state_written()), "refresh-2");
+}
+
+// --- the token request process stores in the keeper's place ---------------------------------
+
+TEST_F(KeeperFsm, ARequestCarriesTheStateItsAnswerIsStoredFrom) {
+    start();
+    const auto due = until_refresh();
+    const auto* r = find<request_token>(due);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->before.refresh_token.reveal(), "refresh-1");
+    EXPECT_EQ(r->before.access_token.reveal(), "access-1");
+    EXPECT_EQ(r->before.generation, 1u);
+    EXPECT_EQ(r->code_digest, "");
+}
+
+TEST_F(KeeperFsm, ACodeExchangeCarriesTheDigestOfItsCode) {
+    const auto started = fsm.start_with_code(secret{"the-code"});
+    const auto* r = find<request_token>(started);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->before.generation, 0u) << "no state yet";
+    EXPECT_EQ(r->code_digest, sha256_hex("the-code"));
+}
+
+TEST_F(KeeperFsm, TokensTheRequestProcessStoredAreServedWithoutAWrite) {
+    start();
+    until_refresh();
+    auto answer = tokens("2");
+    const wall_time received = clock.wall_now() - 2s; // the pipe and the process took 2 s
+    answer.received_at = received;
+    answer.stored = true;
+    const auto answered = fsm.token_response(std::move(answer));
+    EXPECT_EQ(find<write_state>(answered), nullptr) << "already on disk";
+    EXPECT_NE(find<wake_readers>(answered), nullptr);
+    ASSERT_NE(fsm.usable_token(), nullptr);
+    EXPECT_EQ(fsm.usable_token()->generation, 2u);
+    EXPECT_EQ(fsm.usable_token()->expires_at, received + 6h) << "as the state file says";
+    EXPECT_EQ(fsm.usable_token()->expires, clock.now() + 6h - 2s);
+    EXPECT_EQ(fsm.phase(), keeper_phase::valid);
+    EXPECT_EQ(fsm.store_state(), persistence::clean);
+    EXPECT_EQ(fsm.stats().state_writes, 1u);
+    EXPECT_EQ(requested(until_refresh()), "refresh-2");
+}
+
+TEST_F(KeeperFsm, TokensTheRequestProcessCouldNotStoreAreWrittenWithItsReceiptTime) {
+    start();
+    until_refresh();
+    auto answer = tokens("2");
+    const wall_time received = clock.wall_now() - 1s;
+    answer.received_at = received;
+    const auto answered = fsm.token_response(std::move(answer));
+    const auto* write = find<write_state>(answered);
+    ASSERT_NE(write, nullptr);
+    EXPECT_EQ(write->tokens.received_at, received);
+    EXPECT_EQ(write->tokens.expires_at, received + 6h);
+    EXPECT_EQ(write->tokens.generation, 2u);
+}
+
+TEST_F(KeeperFsm, ARotationTheRequestProcessStoredIsNotWrittenAgain) {
+    start();
+    until_refresh();
+    auto failure = transient();
+    failure.reason = errc::malformed_response;
+    failure.rotated_refresh_token = secret{"refresh-rotated"};
+    failure.rotation_stored = true;
+    const auto answered = fsm.token_response(std::move(failure));
+    EXPECT_EQ(find<write_state>(answered), nullptr);
+    EXPECT_EQ(fsm.store_state(), persistence::clean);
+    clock.advance(1s);
+    const auto retried = fsm.timer_fired();
+    EXPECT_EQ(requested(retried), "refresh-rotated");
+    EXPECT_EQ(find<request_token>(retried)->before.refresh_token.reveal(), "refresh-rotated");
+}
+
+TEST_F(KeeperFsm, StoredTokensEndAFailedWritesRetries) {
+    auto s = settings();
+    s.refresh.min_backoff = 30s; // the write's retry comes after the next refresh
+    keeper_fsm k{s, "state file /test/state.json", clock, random};
+    k.start_with_tokens(stored());
+    ASSERT_NE(find<request_token>(k.forced_refresh().actions), nullptr);
+    k.token_response(tokens("2"));
+    k.state_write_failed("disk full");
+    clock.advance(11s); // past the reuse window of forced refreshes
+    ASSERT_NE(find<request_token>(k.forced_refresh().actions), nullptr);
+    auto answer = tokens("3");
+    answer.stored = true;
+    const auto answered = k.token_response(std::move(answer));
+    EXPECT_EQ(k.store_state(), persistence::clean);
+    EXPECT_TRUE(status_of(k).persisted);
+    EXPECT_EQ(k.usable_token()->generation, 3u);
+    EXPECT_NE(logged(answered).find("written again"), std::string::npos);
+    EXPECT_EQ(find<write_state>(answered), nullptr);
 }
 
 // --- bootstrap through the socket ----------------------------------------------------------

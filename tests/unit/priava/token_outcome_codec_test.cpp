@@ -62,6 +62,52 @@ TEST(TokenOutcomeCodec, OrdersRoundTrip) {
     EXPECT_EQ(back->parent_pid, 42);
 }
 
+TEST(TokenOutcomeCodec, OrdersCarryTheStoreOrderWhenThereIsOne) {
+    token_request_order order{"https://h/t", "EU", std::nullopt, 1500ms, secret{"b"}, 42};
+    EXPECT_FALSE(decode_order(encode_order(order).reveal())->store);
+    order.store = secret{R"({"path":"/s.json"})"};
+    const auto back = decode_order(encode_order(order).reveal());
+    ASSERT_TRUE(back);
+    ASSERT_TRUE(back->store);
+    EXPECT_EQ(back->store->reveal(), R"({"path":"/s.json"})");
+}
+
+TEST(TokenOutcomeCodec, TokenSetsKeepTheirReceiptTimeToTheMillisecond) {
+    token_set t{secret{"a"}, secret{"r"}, 60s};
+    t.received_at = wall_time{std::chrono::milliseconds{1'700'000'000'123}};
+    EXPECT_EQ(std::get<token_set>(round_trip(t)).received_at, t.received_at);
+    EXPECT_FALSE(
+        std::get<token_set>(round_trip(token_set{secret{"a"}, secret{"r"}, 60s})).received_at);
+}
+
+TEST(TokenOutcomeCodec, AStoreReportMarksTokensAndRotationsStored) {
+    const std::string yes = encode_store_report(outcome<void>{});
+    token_outcome tokens = token_set{secret{"a"}, secret{"r"}, 60s};
+    apply_store_report(yes, tokens);
+    EXPECT_TRUE(std::get<token_set>(tokens).stored);
+
+    token_outcome rotated =
+        transient_failure{errc::malformed_response, "x", 200, std::nullopt, secret{"new-r"}};
+    apply_store_report(yes, rotated);
+    EXPECT_TRUE(std::get<transient_failure>(rotated).rotation_stored);
+
+    token_outcome failed =
+        transient_failure{errc::connect_failed, "x", 0, std::nullopt, std::nullopt};
+    apply_store_report(yes, failed);
+    EXPECT_FALSE(std::get<transient_failure>(failed).rotation_stored) << "nothing to store";
+}
+
+TEST(TokenOutcomeCodec, AFailedOrGarbledStoreReportLeavesTheStoringToTheDaemon) {
+    const std::string no = encode_store_report(make_failure(errc::state_write_failed, "disk full"));
+    EXPECT_NE(no.find("disk full"), std::string::npos);
+    for (const std::string& report :
+         {no, std::string{}, std::string{"{\"stored\":1}"}, std::string{"garbage"}}) {
+        token_outcome tokens = token_set{secret{"a"}, secret{"r"}, 60s};
+        apply_store_report(report, tokens);
+        EXPECT_FALSE(std::get<token_set>(tokens).stored) << report;
+    }
+}
+
 TEST(TokenOutcomeCodec, MalformedRepliesAreRefused) {
     for (const char* bad :
          {"", "[]", "{}", R"({"outcome":"tokens"})",
