@@ -8,8 +8,8 @@
 # and gets priava-tokend_<version>_<arch>.deb: the stripped binary, the units, the sysusers.d
 # entry, the example config as the conffile /etc/priava-tokend/priava-tokend.toml, the manual
 # page, the copyright file and the changelog. Its Depends come from dpkg-shlibdeps, plus systemd
-# for the units and systemd-sysusers, and procps for /bin/kill (ExecReload=). No tmpfiles.d entry: the socket units make
-# /run/priava-tokend, and StateDirectory= the state directory.
+# for the units and systemd-sysusers, and procps for /bin/kill (ExecReload=). No tmpfiles.d
+# entry: the socket units make /run/priava-tokend, and StateDirectory= the state directory.
 
 set(PRIAVA_TOKEND_MAINTAINER "priava-tokend developers <priava-tokend@example.org>" CACHE STRING
     "The Maintainer of the Debian package")
@@ -45,7 +45,7 @@ install(FILES packaging/copyright "${PROJECT_BINARY_DIR}/packaging/changelog.gz"
 
 # dpkg keeps an edited config across upgrades (and asks about it) only when it is a conffile.
 file(GENERATE OUTPUT "${PROJECT_BINARY_DIR}/packaging/conffiles"
-     CONTENT "/etc/priava-tokend/priava-tokend.toml\n")
+     CONTENT "${CMAKE_INSTALL_FULL_SYSCONFDIR}/priava-tokend/priava-tokend.toml\n")
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME priava-tokend)
