@@ -1,4 +1,5 @@
 #include <priava_tokend/cli/check_config_command.hpp>
+#include <priava_tokend/cli/directory_owner_identity.hpp>
 #include <priava_tokend/config/secret_file.hpp>
 #include <priava_tokend/core/directory_writers.hpp>
 #include <priava_tokend/core/duration.hpp>
@@ -89,8 +90,10 @@ void check_files(const config& cfg, const environment& env, findings& found) {
     }
 }
 
-/// The state file and the directories the daemon writes to; a one-line summary of the state.
-std::string check_places(const config& cfg, findings& found) {
+/// The state file and its directory; a one-line summary of the state. Root (docs/systemd.md)
+/// looks at them as the daemon would: as the directory's owner, the service's user.
+std::string check_state_place(const config& cfg, findings& found) {
+    const auto as_owner = directory_owner_identity::assume(directory_of(cfg.state.path));
     std::string summary = "none yet (run bootstrap, or set bootstrap.code_file)";
     if (auto stored = read_state_file(cfg.state.path, credential_fingerprint(cfg.priava))) {
         summary =
@@ -110,6 +113,12 @@ std::string check_places(const config& cfg, findings& found) {
         !writers) {
         found.add("state.path", writers.error().message, "see the message");
     }
+    return summary;
+}
+
+/// The state and the directories the daemon writes to; a one-line summary of the state.
+std::string check_places(const config& cfg, findings& found) {
+    std::string summary = check_state_place(cfg, found);
     const std::string socket_dir = directory_of(cfg.listen.socket);
     if (auto writers = check_directory_writers(socket_dir, "socket directory (listen.socket)");
         !writers) {

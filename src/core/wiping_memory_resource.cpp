@@ -5,6 +5,14 @@
 #include <new>
 
 namespace priava_tokend {
+namespace {
+
+/// Beyond this, operator new must be told the alignment, and operator delete alike.
+bool over_aligned(std::size_t alignment) noexcept {
+    return alignment > __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+}
+
+} // namespace
 
 wiping_memory_resource& wiping_memory_resource::instance() noexcept {
     static wiping_memory_resource resource;
@@ -12,7 +20,10 @@ wiping_memory_resource& wiping_memory_resource::instance() noexcept {
 }
 
 void* wiping_memory_resource::do_allocate(std::size_t bytes, std::size_t alignment) {
-    return ::operator new (bytes, std::align_val_t{alignment});
+    if (over_aligned(alignment)) {
+        return ::operator new (bytes, std::align_val_t{alignment});
+    }
+    return ::operator new(bytes);
 }
 
 void wiping_memory_resource::do_deallocate(void* p, std::size_t bytes, std::size_t alignment) {
@@ -21,7 +32,11 @@ void wiping_memory_resource::do_deallocate(void* p, std::size_t bytes, std::size
 }
 
 void wiping_memory_resource::give_back(void* p, std::size_t bytes, std::size_t alignment) noexcept {
-    ::operator delete (p, bytes, std::align_val_t{alignment});
+    if (over_aligned(alignment)) {
+        ::operator delete (p, bytes, std::align_val_t{alignment});
+    } else {
+        ::operator delete(p, bytes);
+    }
 }
 
 } // namespace priava_tokend

@@ -171,6 +171,16 @@ void daemon_process::report() {
         message += ", generation " + std::to_string(s.token->generation) + ", expires " +
                    format_rfc3339(s.token->expires_at);
     }
+    if (!usable && s.last_error) {
+        // Why no token is served, in the words the log and /v1/status use (redacted already),
+        // kept to one short line.
+        std::string why = s.last_error->error + ": " + s.last_error->description;
+        if (why.size() > 160) {
+            why = why.substr(0, 160) + "...";
+        }
+        std::replace(why.begin(), why.end(), '\n', ' ');
+        message += " (" + why + ")";
+    }
     if (!s.persisted) {
         message += ", state file NOT written";
     }

@@ -71,6 +71,10 @@ class RootFollowsNoLinks(E2ETestCase):
         self.assert_victim_untouched()
         st = os.stat(d.state)
         self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode)), (NOBODY.pw_uid, 0o600))
+        # check-config run by root reads the state as its owner, as the daemon would.
+        check = d.cli("check-config", "--config", d.config)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assertIn("generation 1", check.stdout)
 
     def test_a_lock_file_that_is_a_hard_link_is_refused_not_truncated(self):
         d = self.daemon(state_path=os.path.join(self.state_dir, "state.json"))

@@ -397,7 +397,8 @@ class Notify(SystemdTestCase):
         d.start(wait_ready=False)
         seen = d.wait_notify("READY=1", 10)
         self.assertGreaterEqual(time.monotonic() - started, 0.9, "READY=1 before ready_timeout")
-        self.assertIn(notify_assignments(seen[-1])["STATUS"], ("retrying", "refreshing"))
+        status = notify_assignments(seen[-1])["STATUS"]
+        self.assertRegex(status, r"^(retrying \(.+\)|refreshing)")  # with the cause
         self.assertEqual(d.get("/readyz")[0], 503)
         self.assertIn("ready without a usable token (", d.logs())
         self.fake.clear_faults()
@@ -413,7 +414,9 @@ class Notify(SystemdTestCase):
         d.start(wait_ready=False)
         seen = d.wait_notify("READY=1", 10)
         self.assertLess(time.monotonic() - started, 5, "READY=1 waited for ready_timeout")
-        self.assertEqual(notify_assignments(seen[-1])["STATUS"], "reauth_required")
+        # STATUS= names the problem in Priava's (redacted) words.
+        self.assertRegex(notify_assignments(seen[-1])["STATUS"],
+                         r"^reauth_required \(invalid_grant: .+\)$")
         self.assertEqual(d.get("/v1/token")[2]["error"], "reauth_required")
 
     def test_signals_sent_the_moment_ready_arrives_are_handled(self):
