@@ -72,6 +72,18 @@ auto as_state_owner(const config& cfg, Step step) -> decltype(step()) {
     return step();
 }
 
+/// The state lock, taken as the directory's owner once the directories are safe
+/// (docs/operations.md). A token request process of a killed daemon may still hold the lock: it
+/// is let store first.
+outcome<state_lock> lock_state(const config& cfg) {
+    if (auto dirs = check_daemon_directories(cfg.state.path, cfg.listen.socket, false); !dirs) {
+        return dirs.error();
+    }
+    return as_state_owner(cfg, [&] {
+        return state_lock::acquire(cfg.state.path, cfg.refresh.request_timeout + orphan_grace);
+    });
+}
+
 /// Checks before spending the single-use code that the state file can be written at all.
 outcome<void> check_writable(const std::string& state_path) {
     const std::string probe = directory_of(state_path) + "/." + base_name(state_path) + ".probe-" +
@@ -358,14 +370,7 @@ int bootstrap_command(const command_line& line, const environment& env, std::ist
         err << "priava-tokend: " << code.error().message << '\n';
         return to_int(exit_code::usage);
     }
-    if (auto dirs = check_daemon_directories(cfg.state.path, cfg.listen.socket, false); !dirs) {
-        err << "priava-tokend: " << dirs.error().message << '\n';
-        return to_int(exit_code::configuration);
-    }
-    // A token request process of a killed daemon may still hold the lock: let it store first.
-    auto lock = as_state_owner(cfg, [&] {
-        return state_lock::acquire(cfg.state.path, cfg.refresh.request_timeout + orphan_grace);
-    });
+    auto lock = lock_state(cfg);
     if (!lock) {
         if (lock.error().code == make_error_code(errc::state_locked)) {
             if (const auto follower = follower_here(cfg)) {

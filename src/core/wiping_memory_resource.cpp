@@ -31,11 +31,13 @@ void wiping_memory_resource::do_deallocate(void* p, std::size_t bytes, std::size
     give_back(p, bytes, alignment);
 }
 
-void wiping_memory_resource::give_back(void* p, std::size_t bytes, std::size_t alignment) noexcept {
+void wiping_memory_resource::give_back(void* p, std::size_t /*bytes*/,
+                                       std::size_t alignment) noexcept {
+    // Unsized deletes: clang wants -fsized-deallocation for the sized ones.
     if (over_aligned(alignment)) {
-        ::operator delete (p, bytes, std::align_val_t{alignment});
+        ::operator delete (p, std::align_val_t{alignment});
     } else {
-        ::operator delete(p, bytes);
+        ::operator delete(p);
     }
 }
 

@@ -136,6 +136,10 @@ exit_code exit_for(const failure& f) {
 /// The state lock, before anything reads the state: a token request process of a killed daemon
 /// may still hold it while it stores what Priava answered (docs/state-file.md#the-lock).
 outcome<state_lock> take_state_lock(const config& cfg, const logger& log) {
+    // Not where another user could plant links or take names (docs/operations.md).
+    if (auto dirs = check_daemon_directories(cfg.state.path, cfg.listen.socket, true); !dirs) {
+        return dirs.error();
+    }
     auto lock = state_lock::acquire(cfg.state.path, cfg.refresh.request_timeout + orphan_grace);
     if (lock && lock->waited_for()) {
         log.info("the state lock's owner (pid " + std::to_string(*lock->waited_for()) +
@@ -209,10 +213,6 @@ int run_daemon(const config_location& where, const environment& env) {
         return to_int(exit_code::configuration);
     }
     const config& cfg = loaded.values;
-    if (auto dirs = check_daemon_directories(cfg.state.path, cfg.listen.socket, true); !dirs) {
-        log.error(dirs.error().message);
-        return to_int(exit_code::configuration);
-    }
     auto lock = take_state_lock(cfg, log);
     if (!lock) {
         log.error(lock.error().message);
