@@ -72,48 +72,19 @@ bool process_alive(pid_t pid) {
     return state != 'Z' && state != 'X';
 }
 
-volatile std::sig_atomic_t wait_over = 0;
-
-extern "C" void on_lock_deadline(int /*signal*/) {
-    wait_over = 1;
-}
-
-/// Waits in a blocking flock(2) until the lock is ours or `limit` has passed, as flock(1) -w
-/// does: at the deadline (and every 50 ms after, should it come before flock began) a timer
-/// sends this thread SIGALRM, whose handler, installed without SA_RESTART, interrupts the wait.
+/// Waits until the lock is ours or `limit` has passed, trying again every 20 ms. Polling rather
+/// than a blocking flock(2) cut short by a signal: a sanitizer's runtime may hold a signal back
+/// until the blocking call returns, which it never would.
 bool wait_for_lock(int fd, milliseconds limit) {
-    struct sigaction ours {};
-    struct sigaction saved {};
-    ours.sa_handler = on_lock_deadline;
-    sigemptyset(&ours.sa_mask);
-    ::sigaction(SIGALRM, &ours, &saved);
-    sigset_t alarm;
-    sigset_t saved_mask;
-    sigemptyset(&alarm);
-    sigaddset(&alarm, SIGALRM);
-    ::pthread_sigmask(SIG_UNBLOCK, &alarm, &saved_mask);
-    sigevent at_deadline{};
-    at_deadline.sigev_notify = SIGEV_THREAD_ID;
-    at_deadline.sigev_signo = SIGALRM;
-    at_deadline._sigev_un._tid = ::gettid(); // sigev_notify_thread_id, not in glibc 2.36's header
-    timer_t timer{};
-    bool locked = false;
-    wait_over = 0;
-    if (::timer_create(CLOCK_MONOTONIC, &at_deadline, &timer) == 0) {
-        itimerspec when{};
-        when.it_value.tv_sec = static_cast<time_t>(limit.count() / 1000);
-        when.it_value.tv_nsec = static_cast<long>(limit.count() % 1000 * 1'000'000);
-        when.it_interval.tv_nsec = 50'000'000;
-        ::timer_settime(timer, 0, &when, nullptr);
-        int result = 0;
-        while ((result = ::flock(fd, LOCK_EX)) != 0 && errno == EINTR && wait_over == 0) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if ((errno != EWOULDBLOCK && errno != EINTR) || std::chrono::steady_clock::now() >= until) {
+            return false;
         }
-        locked = result == 0;
-        ::timer_delete(timer);
+        const timespec pause{0, 20'000'000};
+        ::nanosleep(&pause, nullptr);
     }
-    ::pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
-    ::sigaction(SIGALRM, &saved, nullptr);
-    return locked;
+    return true;
 }
 
 /// The lock is held by another process. Refuses at once unless the pid recorded in the file is

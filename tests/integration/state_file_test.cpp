@@ -344,7 +344,9 @@ bool blocked_in_flock(pid_t tid) {
     while (steady_clock::now() < deadline) {
         std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/syscall");
         long number = -1;
-        if (in >> number && number == SYS_flock) {
+        // Waiting for the lock: between two tries (nanosleep) or in one (flock).
+        if (in >> number &&
+            (number == SYS_flock || number == SYS_nanosleep || number == SYS_clock_nanosleep)) {
             return true;
         }
         std::this_thread::sleep_for(5ms); // a polling interval, not a synchronisation
