@@ -3,7 +3,6 @@
 #include <priava_tokend/keeper/state_lock.hpp>
 
 #include <cerrno>
-#include <csignal>
 #include <fstream>
 
 #include <fcntl.h>
