@@ -368,6 +368,10 @@ bool socket_server::allowed(caller& who) const {
 }
 
 void socket_server::await_request(connection& me, bool first, bool started) {
+    const proxy_endpoint* proxy = api_.proxy();
+    me.parser.emplace(me.head, proxy != nullptr ? proxy->settings().max_request_body : 0)
+        .eager(true);
+    me.continue_sent = false;
     me.busy = false;
     me.head_started = started;
     me.waiting_since = clock::now();
@@ -449,11 +453,7 @@ net::awaitable<void> socket_server::session(connection_list::iterator self) {
     connection& me = *self;
     me.who = caller{me.socket.native_handle(), std::nullopt};
     for (bool first = true; !stopping_ || first; first = false) {
-        const proxy_endpoint* proxy = api_.proxy();
-        me.parser.emplace(me.head, proxy != nullptr ? proxy->settings().max_request_body : 0)
-            .eager(true);
         await_request(me, first, me.buffer.size() > 0);
-        me.continue_sent = false;
         boost::system::error_code ec;
         auto got = parse_buffered(me, ec);
         // A new client's request is usually there when it is accepted: read it without

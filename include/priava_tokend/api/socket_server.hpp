@@ -107,6 +107,7 @@ class socket_server {
     /// One coroutine per connection. The steps that need no waiting are plain functions: a
     /// coroutine frame per step would cost an allocation per request.
     net::awaitable<void> session(connection_list::iterator self);
+    /// Readies `me` for its next request: a new parser, and the head or idle deadline.
     void await_request(connection& me, bool first, bool started);
     /// Feeds what the connection's buffer holds to its parser: a whole request, a malformed one,
     /// or more to read.
