@@ -199,9 +199,6 @@ const held_token* proxy_endpoint::newer_held(const call_state& call) const {
 }
 
 net::awaitable<std::optional<response>> proxy_endpoint::draw_shared(call_state& call) {
-    if (shared_ == nullptr) {
-        co_return std::nullopt;
-    }
     const auto drew = clock::now();
     const auto drawn = co_await shared_->draw(call.until);
     call.waited += clock::now() - drew;
@@ -213,8 +210,10 @@ net::awaitable<std::optional<response>> proxy_endpoint::draw_shared(call_state& 
 }
 
 net::awaitable<std::optional<response>> proxy_endpoint::attempt(call_state& call) {
-    if (auto refused = co_await draw_shared(call)) {
-        co_return refused;
+    if (shared_ != nullptr) { // not a coroutine's frame per call when there is no cluster
+        if (auto refused = co_await draw_shared(call)) {
+            co_return refused;
+        }
     }
     if (const held_token* t = newer_held(call)) {
         call.use(*t); // refreshed while this call waited

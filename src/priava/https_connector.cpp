@@ -70,30 +70,38 @@ net::awaitable<std::optional<transient_failure>> connect(beast::tcp_stream& sock
                         "cannot connect to " + where + ": " + ec.message());
 }
 
-net::awaitable<std::optional<transient_failure>>
-handshake(beast::ssl_stream<beast::tcp_stream>& stream, const std::string& host, deadline until,
-          const std::string& where) {
-    SSL* ssl = stream.native_handle();
+void expect_peer(SSL* ssl, const std::string& host) {
     if (is_ip_literal(host)) {
         X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
     } else {
         SSL_set_tlsext_host_name(ssl, host.c_str());
         SSL_set1_host(ssl, host.c_str());
     }
-    beast::get_lowest_layer(stream).expires_at(until);
-    auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::client, use_nothrow);
-    if (!ec) {
-        co_return std::nullopt;
-    }
+}
+
+transient_failure handshake_failure(SSL* ssl, const boost::system::error_code& ec, deadline until,
+                                    const std::string& where) {
     if (timed_out(ec, until)) {
-        co_return transient(errc::request_timeout, "TLS handshake with " + where +
-                                                       " did not finish before request_timeout");
+        return transient(errc::request_timeout,
+                         "TLS handshake with " + where + " did not finish before request_timeout");
     }
     const long verify = SSL_get_verify_result(ssl);
     const std::string reason = verify != X509_V_OK ? std::string("certificate not trusted: ") +
                                                          X509_verify_cert_error_string(verify)
                                                    : ec.message();
-    co_return transient(errc::tls_failed, "TLS handshake with " + where + " failed: " + reason);
+    return transient(errc::tls_failed, "TLS handshake with " + where + " failed: " + reason);
+}
+
+net::awaitable<std::optional<transient_failure>>
+handshake(beast::ssl_stream<beast::tcp_stream>& stream, const std::string& host, deadline until,
+          const std::string& where) {
+    expect_peer(stream.native_handle(), host);
+    beast::get_lowest_layer(stream).expires_at(until);
+    auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::client, use_nothrow);
+    if (!ec) {
+        co_return std::nullopt;
+    }
+    co_return handshake_failure(stream.native_handle(), ec, until, where);
 }
 
 } // namespace priava_tokend::https_connector

@@ -79,10 +79,10 @@ void append_line(std::string& to, std::string_view name, std::string_view value)
 
 } // namespace
 
-void copy_request_headers(const http::fields& from, http::fields& to) {
+void append_request_headers(const http::fields& from, std::string& to) {
     for (const auto& f : from) {
         if (passed_on_request(f.name_string(), from)) {
-            to.insert(f.name_string(), f.value());
+            append_line(to, f.name_string(), f.value());
         }
     }
 }

@@ -1,12 +1,13 @@
+#include <priava_tokend/core/secret.hpp>
 #include <priava_tokend/core/version.hpp>
 #include <priava_tokend/priava/https_connector.hpp>
 #include <priava_tokend/proxy/forwarded_headers.hpp>
 #include <priava_tokend/proxy/upstream_exchange.hpp>
 
 #include <boost/asio/ssl/error.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/span_body.hpp>
-#include <boost/beast/http/write.hpp>
+
+#include <algorithm>
+#include <array>
 
 namespace priava_tokend {
 namespace {
@@ -17,45 +18,99 @@ using clock = std::chrono::steady_clock;
 
 /// Priava's response heads are small; this bounds a broken or hostile one.
 constexpr std::uint32_t largest_reply_head = 64 * 1024;
+/// What one read asks of the connection.
+constexpr std::size_t read_chunk = 64 * 1024;
 
-using outgoing = http::request<http::span_body<const char>>;
+/// Methods whose requests carry a Content-Length even when empty (as Beast frames them).
+bool has_body_framing(http::verb method, std::size_t size) {
+    return size > 0 || method == http::verb::post || method == http::verb::put ||
+           method == http::verb::patch;
+}
 
-outgoing make_request(const upstream_call& call, const token_endpoint& upstream,
-                      std::string_view authorization, region tenant) {
-    outgoing req{call.method, call.target, 11};
-    req.set(http::field::host, upstream.host_header);
+/// The request head as text: what Beast's serializer would write, without building `fields`.
+void write_request_head(const upstream_call& call, const token_endpoint& upstream,
+                        std::string_view authorization, region tenant, std::string& out) {
+    out.clear();
+    out.append(http::to_string(call.method));
+    out.append(" ");
+    out.append(call.target);
+    out.append(" HTTP/1.1\r\nHost: ");
+    out.append(upstream.host_header);
+    out.append("\r\n");
     if (call.app_headers != nullptr) {
-        copy_request_headers(*call.app_headers, req.base());
+        append_request_headers(*call.app_headers, out);
     }
-    if (req.find(http::field::user_agent) == req.end()) {
-        req.set(http::field::user_agent, "priava-tokend/" + std::string(version()));
+    if (call.app_headers == nullptr ||
+        call.app_headers->find(http::field::user_agent) == call.app_headers->end()) {
+        out.append("User-Agent: priava-tokend/");
+        out.append(version());
+        out.append("\r\n");
     }
-    req.set(http::field::authorization, authorization);
-    req.set("TenantRegion", to_string(tenant));
-    req.body() = std::span<const char>(call.body.data(), call.body.size());
-    req.prepare_payload();
-    return req;
+    out.append("Authorization: ");
+    out.append(authorization);
+    out.append("\r\nTenantRegion: ");
+    out.append(to_string(tenant));
+    out.append("\r\n");
+    if (has_body_framing(call.method, call.body.size())) {
+        out.append("Content-Length: ");
+        out.append(std::to_string(call.body.size()));
+        out.append("\r\n");
+    }
+    out.append("\r\n");
 }
 
-template <class Stream>
-net::awaitable<boost::system::error_code> exchange(Stream& stream, upstream_connection& c,
-                                                   outgoing& req, upstream_reply::parser_type& p,
-                                                   clock::time_point until) {
-    c.socket().expires_at(until);
-    auto [write_ec, written] = co_await http::async_write(stream, req, use_nothrow);
-    if (write_ec) {
-        co_return write_ec;
+/// Feeds the parser what the connection's buffer holds, reading more as needed, until the head
+/// is done (`head_only`); else until the body buffer holds what has come so far, is full
+/// (`http::error::need_buffer`), or the message ends.
+net::awaitable<boost::system::error_code> feed(upstream_connection& c,
+                                               upstream_reply::parser_type& p, bool head_only) {
+    const auto& body = p.get().body();
+    const std::size_t room = body.size;
+    for (;;) {
+        if (c.buffer.size() > 0) {
+            boost::system::error_code ec;
+            c.buffer.consume(p.put(c.buffer.data(), ec));
+            if (ec && ec != http::error::need_more) {
+                co_return ec;
+            }
+            if (head_only ? p.is_header_done() : p.is_done()) {
+                co_return boost::system::error_code{};
+            }
+            if (!head_only && body.size < room && c.buffer.size() == 0) {
+                co_return boost::system::error_code{}; // a piece to pass on while more comes
+            }
+            if (!ec && c.buffer.size() > 0) {
+                continue; // the head is done: on to the body
+            }
+        }
+        const auto more =
+            c.buffer.prepare(std::min(read_chunk, c.buffer.max_size() - c.buffer.size()));
+        auto [ec, got] = co_await c.stream().read_some(more);
+        if (ec == net::error::eof) {
+            if (!p.got_some()) {
+                co_return http::error::end_of_stream;
+            }
+            boost::system::error_code end;
+            p.put_eof(end);
+            co_return end;
+        }
+        if (ec) {
+            co_return ec;
+        }
+        c.buffer.commit(got);
     }
-    c.socket().expires_at(until);
-    auto [read_ec, read] = co_await http::async_read_header(stream, c.buffer, p, use_nothrow);
-    co_return read_ec;
 }
 
-template <class Stream>
-net::awaitable<boost::system::error_code> read_head(Stream& stream, upstream_connection& c,
-                                                    upstream_reply::parser_type& p) {
-    auto [ec, n] = co_await http::async_read_header(stream, c.buffer, p, use_nothrow);
-    co_return ec;
+/// Writes the request (`c.head` and the body) and reads the response head.
+net::awaitable<boost::system::error_code>
+exchange(upstream_connection& c, const upstream_call& call, upstream_reply::parser_type& p) {
+    const std::array<net::const_buffer, 2> pieces{net::buffer(c.head),
+                                                  net::buffer(call.body.data(), call.body.size())};
+    const std::size_t n = call.body.empty() ? 1 : 2;
+    if (auto ec = co_await c.stream().write(std::span<const net::const_buffer>(pieces.data(), n))) {
+        co_return ec;
+    }
+    co_return co_await feed(c, p, true);
 }
 
 std::unique_ptr<upstream_reply::parser_type> new_parser(http::verb method) {
@@ -106,17 +161,11 @@ transient_failure exchange_failure(const boost::system::error_code& ec, clock::t
                              0, std::nullopt, std::nullopt};
 }
 
-template <class F>
-auto on_stream(upstream_connection& c, F&& f) {
-    return c.tls() ? f(c.tls_side()) : f(c.plain_side());
-}
-
 } // namespace
 
 net::awaitable<std::variant<upstream_reply, transient_failure>>
 send_upstream(upstream_pool& pool, const upstream_call& call, std::string_view authorization,
               region tenant, clock::time_point until) {
-    auto req = make_request(call, pool.upstream(), authorization, tenant);
     for (bool fresh = false;; fresh = true) {
         // Not a conditional expression of two co_awaits: g++ 12 destroys the result of one.
         upstream_pool::taken taken;
@@ -131,14 +180,14 @@ send_upstream(upstream_pool& pool, const upstream_call& call, std::string_view a
         }
         upstream_reply reply{std::move(std::get<0>(taken)), new_parser(call.method)};
         upstream_connection& c = *reply.connection;
-        auto ec = co_await on_stream(
-            c, [&](auto& stream) { return exchange(stream, c, req, *reply.parser, until); });
+        write_request_head(call, pool.upstream(), authorization, tenant, c.head);
+        c.stream().expires_at(until);
+        auto ec = co_await exchange(c, call, *reply.parser);
+        wipe(c.head); // it holds the bearer token
         // Interim answers (103 Early Hints, a stray 100) are skipped: the final head follows.
         for (int skipped = 0; !ec && interim(*reply.parser) && skipped < 8; ++skipped) {
             reply.parser = new_parser(call.method);
-            c.socket().expires_at(until);
-            ec = co_await on_stream(
-                c, [&](auto& stream) { return read_head(stream, c, *reply.parser); });
+            ec = co_await feed(c, *reply.parser, true);
         }
         if (!ec && interim(*reply.parser)) {
             ec = http::error::bad_status;
@@ -162,9 +211,8 @@ net::awaitable<body_piece> read_body_piece(upstream_reply& reply, std::span<char
     p.get().body().data = into.data();
     p.get().body().size = into.size();
     upstream_connection& c = *reply.connection;
-    c.socket().expires_after(stall);
-    auto [ec, n] = co_await on_stream(
-        c, [&](auto& stream) { return http::async_read(stream, c.buffer, p, use_nothrow); });
+    c.stream().expires_after(stall);
+    auto ec = co_await feed(c, p, false);
     if (ec == http::error::need_buffer) {
         ec = {};
     }

@@ -20,7 +20,7 @@ constexpr std::chrono::seconds unchecked_idle{2};
 bool still_open(upstream_connection& c) {
     char byte = 0;
     const ssize_t n =
-        ::recv(c.socket().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        ::recv(c.stream().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }
 
@@ -37,7 +37,8 @@ upstream_pool::upstream_pool(net::any_io_executor ex, token_endpoint upstream,
     : ex_(std::move(ex))
     , upstream_(std::move(upstream))
     , tls_(std::move(tls))
-    , keep_idle_(keep_idle) {}
+    , keep_idle_(keep_idle)
+    , sweep_timer_(ex_) {}
 
 upstream_pool::~upstream_pool() {
     for (auto* c : lent_) {
@@ -72,7 +73,6 @@ net::awaitable<upstream_pool::taken> upstream_pool::open(clock::time_point until
     if (auto* failed = std::get_if<transient_failure>(&resolved)) {
         co_return std::move(*failed);
     }
-    auto c = std::make_unique<upstream_connection>();
     beast::tcp_stream socket(ex_);
     auto refused = co_await https_connector::connect(
         socket, std::get<https_connector::tcp::resolver::results_type>(resolved), until,
@@ -81,10 +81,10 @@ net::awaitable<upstream_pool::taken> upstream_pool::open(clock::time_point until
         co_return std::move(*refused);
     }
     socket.socket().set_option(net::ip::tcp::no_delay(true));
-    if (tls_ == nullptr) {
-        c->plain_.emplace(std::move(socket));
-    } else {
-        c->tls_.emplace(std::move(socket), *tls_);
+    auto c = std::make_unique<upstream_connection>();
+    c->stream_.emplace(socket.release_socket(), tls_ != nullptr ? tls_->native_handle() : nullptr);
+    c = lend(std::move(c)); // so that the sweep sees the handshake's deadline
+    if (c->tls()) {
         if (auto untrusted = co_await secure(*c, until)) {
             co_return std::move(*untrusted);
         }
@@ -94,35 +94,66 @@ net::awaitable<upstream_pool::taken> upstream_pool::open(clock::time_point until
         co_return transient_failure{errc::connection_lost, "the daemon is shutting down", 0,
                                     std::nullopt, std::nullopt};
     }
-    co_return lend(std::move(c));
+    co_return c;
 }
 
 net::awaitable<std::optional<transient_failure>> upstream_pool::secure(upstream_connection& c,
                                                                        clock::time_point until) {
-    SSL* ssl = c.tls_side().native_handle();
+    SSL* ssl = c.stream().native_handle();
     if (session_ != nullptr) {
         SSL_set_session(ssl, session_);
     }
-    auto untrusted = co_await https_connector::handshake(c.tls_side(), upstream_.host, until,
-                                                         upstream_.host_header);
-    if (!untrusted && SSL_session_reused(ssl) == 1) {
+    https_connector::expect_peer(ssl, upstream_.host);
+    c.stream().expires_at(until);
+    if (auto ec = co_await c.stream().handshake()) {
+        co_return https_connector::handshake_failure(ssl, ec, until, upstream_.host_header);
+    }
+    if (SSL_session_reused(ssl) == 1) {
         ++stats_.tls_resumed;
     }
-    co_return untrusted;
+    co_return std::nullopt;
 }
 
 std::unique_ptr<upstream_connection> upstream_pool::lend(std::unique_ptr<upstream_connection> c) {
     c->owner_ = this;
     lent_.insert(c.get());
+    sweep_soon();
     return c;
+}
+
+void upstream_pool::sweep_soon() {
+    if (sweeping_ || closed_) {
+        return;
+    }
+    sweeping_ = true;
+    sweep_timer_.expires_after(deadline_sweep);
+    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec == net::error::operation_aborted) {
+            return; // closed, or the pool is gone: `this` must not be touched
+        }
+        sweeping_ = false;
+        sweep();
+    });
+}
+
+void upstream_pool::sweep() {
+    const auto now = clock::now();
+    for (auto* c : lent_) {
+        if (c->stream().overdue(now)) {
+            c->stream().time_out();
+        }
+    }
+    if (!lent_.empty()) {
+        sweep_soon();
+    }
 }
 
 void upstream_pool::close_all() {
     closed_ = true;
     idle_.clear();
+    sweep_timer_.cancel();
     for (auto* c : lent_) {
-        boost::system::error_code ignored;
-        c->socket().socket().close(ignored); // the call's pending operation ends with an error
+        c->stream().close(); // the call's pending operation ends with an error
     }
 }
 
@@ -133,7 +164,7 @@ void upstream_pool::give_back(std::unique_ptr<upstream_connection> c) {
         // TLS 1.3 sends its session tickets after the handshake: by the end of a connection's
         // first response the client has them, and the next new connection can resume.
         c->session_saved_ = true;
-        SSL_SESSION* s = SSL_get1_session(c->tls_side().native_handle());
+        SSL_SESSION* s = SSL_get1_session(c->stream().native_handle());
         if (s != nullptr && SSL_SESSION_is_resumable(s) == 1) {
             if (session_ != nullptr) {
                 SSL_SESSION_free(session_);

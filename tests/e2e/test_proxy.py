@@ -8,6 +8,7 @@ import json
 import os
 import pwd
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -440,6 +441,115 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class ScriptedUpstream:
+    """A TLS server standing in for Priava's API host, scripted to fail in one way:
+    `silent` reads the request and never answers, `no_tls` accepts and never speaks TLS,
+    `close_after_answer` answers each request 200 (as keep-alive) and then closes the connection,
+    as a server does with a connection idle past its limit."""
+
+    def __init__(self, fake_dir, behaviour, cert="server"):
+        self.behaviour = behaviour
+        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.tls.load_cert_chain(os.path.join(fake_dir, cert + ".pem"),
+                                 os.path.join(fake_dir, cert + ".key"))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections = 0
+        self.requests = []
+        self.held = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def url(self):
+        return "https://127.0.0.1:%d/api/rest" % self.port
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self.held.append(conn)
+            if self.behaviour == "no_tls":
+                continue
+            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
+
+    def _talk(self, conn):
+        try:
+            tls = self.tls.wrap_socket(conn, server_side=True)
+            self.held.append(tls)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = tls.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            self.requests.append(data.split(b"\r\n", 1)[0].decode())
+            if self.behaviour == "close_after_answer":
+                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                tls.close()
+        except (OSError, ssl.SSLError):
+            return
+
+    def stop(self):
+        self.listener.close()
+        for c in self.held:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+
+class ProxyUpstreamFailures(ProxyTestCase):
+    """The connection to Priava's API host: TLS on the daemon's own descriptor, its deadline, and
+    a kept-alive connection the server closed."""
+
+    def upstream(self, behaviour, cert="server"):
+        u = ScriptedUpstream(self.fake.dir, behaviour, cert)
+        self.addCleanup(u.stop)
+        return u
+
+    def test_an_untrusted_certificate_is_502_and_no_request_is_sent(self):
+        u = self.upstream("silent", cert="untrusted")
+        d = self.proxied_daemon(upstream=u.url())
+        status, _, body = self.call_json(d, "GET", "events")
+        self.assertEqual((status, body["error"]), (502, "upstream_unreachable"), body)
+        self.assertIn("certificate not trusted", body["error_description"])
+        self.assertEqual(u.requests, [])
+
+    def assert_timed_out_after_a_second(self, behaviour, stage):
+        u = self.upstream(behaviour)
+        d = self.proxied_daemon(upstream=u.url(), upstream_timeout="1s")
+        began = time.monotonic()
+        status, _, body = self.call_json(d, "GET", "events")
+        elapsed = time.monotonic() - began
+        self.assertEqual((status, body["error"]), (504, "upstream_timeout"), body)
+        self.assertIn(stage, body["error_description"])
+        self.assertGreaterEqual(elapsed, 1.0)
+        self.assertLess(elapsed, 5.0)
+
+    def test_an_upstream_that_never_answers_is_504_after_upstream_timeout(self):
+        self.assert_timed_out_after_a_second("silent", "no response head")
+
+    def test_an_upstream_that_never_speaks_tls_is_504_after_upstream_timeout(self):
+        self.assert_timed_out_after_a_second("no_tls", "TLS handshake")
+
+    def test_a_kept_alive_connection_the_server_closed_is_replaced_for_a_get_only(self):
+        u = self.upstream("close_after_answer")
+        d = self.proxied_daemon(upstream=u.url())
+        self.assertEqual(self.call(d, "GET", "events")[0], 200)
+        # The daemon keeps the connection; the server has closed it. A GET goes again on a new
+        # connection, unseen by the app.
+        self.assertEqual(self.call(d, "GET", "events")[0], 200)
+        self.assertEqual(u.connections, 2)
+        # A POST is never sent twice: Priava may have taken it before closing.
+        status, _, body = self.call_json(d, "POST", "echo", b"{}",
+                                         {"Content-Type": "application/json"})
+        self.assertEqual((status, body["error"]), (502, "upstream_unreachable"), body)
+        self.assertEqual(u.requests, ["GET /api/rest/events HTTP/1.1"] * 2)
 
 
 class ProxyOverTcp(ProxyTestCase):

@@ -13,6 +13,8 @@
 #include <string>
 #include <variant>
 
+typedef struct ssl_st SSL;
+
 namespace priava_tokend {
 
 /// The steps of reaching a Priava host, shared by the token client and the API proxy's pool.
@@ -37,6 +39,13 @@ resolve(const token_endpoint& ep, deadline until);
 net::awaitable<std::optional<transient_failure>> connect(boost::beast::tcp_stream& socket,
                                                          const tcp::resolver::results_type& results,
                                                          deadline until, const std::string& where);
+
+/// Sets SNI and the name (or IP address) `host` the certificate must carry.
+void expect_peer(SSL* ssl, const std::string& host);
+
+/// What a failed TLS handshake is: a timeout, an untrusted certificate (named), or `ec`.
+transient_failure handshake_failure(SSL* ssl, const boost::system::error_code& ec, deadline until,
+                                    const std::string& where);
 
 /// TLS with SNI, the certificate checked against the host name (or IP address) `host`.
 net::awaitable<std::optional<transient_failure>>

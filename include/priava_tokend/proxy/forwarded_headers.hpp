@@ -12,9 +12,9 @@ namespace priava_tokend {
 /// names, `Keep-Alive`, `Proxy-Connection`, `Proxy-Authorization`, `TE`, `Trailer`,
 /// `Transfer-Encoding`, `Upgrade`), `Host`, `Content-Length` and `Expect` (the daemon frames the
 /// body it holds whole), `Authorization` and `TenantRegion` (the daemon sets its own), and the
-/// daemon's `Priava-Tokend-*` headers. Appends to `to` in the app's order (fields of one name kept
-/// together, in their order).
-void copy_request_headers(const boost::beast::http::fields& from, boost::beast::http::fields& to);
+/// daemon's `Priava-Tokend-*` headers. Appended to `to` as `Name: value\r\n` lines in the app's
+/// order (fields of one name kept together, in their order), for a head written by hand.
+void append_request_headers(const boost::beast::http::fields& from, std::string& to);
 
 /// Priava's response headers that go back to the app: every one but the hop-by-hop headers
 /// (and those `Connection` names), `Content-Length` and `Transfer-Encoding`, which the daemon

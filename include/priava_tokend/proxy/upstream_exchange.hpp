@@ -23,7 +23,7 @@ namespace priava_tokend {
 struct upstream_call {
     boost::beast::http::verb method = boost::beast::http::verb::get;
     std::string target;                              ///< from `map_upstream_target`
-    const boost::beast::http::fields* app_headers{}; ///< filtered by `copy_request_headers`
+    const boost::beast::http::fields* app_headers{}; ///< filtered by `append_request_headers`
     std::string_view body;
 };
 

@@ -3,16 +3,17 @@
 #include <priava_tokend/core/asio.hpp>
 #include <priava_tokend/priava/token_endpoint.hpp>
 #include <priava_tokend/priava/token_response.hpp>
+#include <priava_tokend/proxy/upstream_socket.hpp>
 
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <unordered_set>
 #include <variant>
 #include <vector>
@@ -25,28 +26,21 @@ namespace priava_tokend {
 /// buffer its responses are read through.
 class upstream_connection {
   public:
-    using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
-
     upstream_connection() = default;
     ~upstream_connection();
     upstream_connection(const upstream_connection&) = delete;
     upstream_connection& operator=(const upstream_connection&) = delete;
 
-    bool tls() const noexcept { return tls_.has_value(); }
-    tls_stream& tls_side() { return *tls_; }
-    boost::beast::tcp_stream& plain_side() { return *plain_; }
-    /// The TCP stream under the TLS one, for deadlines and closing.
-    boost::beast::tcp_stream& socket() {
-        return tls_ ? boost::beast::get_lowest_layer(*tls_) : *plain_;
-    }
+    bool tls() const noexcept { return stream_->tls(); }
+    upstream_socket& stream() noexcept { return *stream_; }
 
     boost::beast::flat_buffer buffer;
+    std::string head;    ///< the request head being sent, kept for its capacity
     bool reused = false; ///< taken from the pool rather than opened for this request
 
   private:
     friend class upstream_pool;
-    std::optional<tls_stream> tls_;
-    std::optional<boost::beast::tcp_stream> plain_;
+    std::optional<upstream_socket> stream_;
     std::chrono::steady_clock::time_point idle_since_;
     bool session_saved_ = false; ///< its TLS session was offered to the pool for resumption
     class upstream_pool* owner_ = nullptr; ///< while lent out
@@ -91,12 +85,19 @@ class upstream_pool {
 
     /// How long an idle connection is kept: servers close theirs after a minute or so.
     static constexpr std::chrono::seconds idle_keep{30};
+    /// How often the connections lent out are looked at for a deadline passed: the precision of
+    /// `upstream_timeout`, at no cost per call.
+    static constexpr std::chrono::milliseconds deadline_sweep{50};
 
   private:
     friend class upstream_connection;
     std::unique_ptr<upstream_connection> lend(std::unique_ptr<upstream_connection> c);
     net::awaitable<std::optional<transient_failure>> secure(upstream_connection& c,
                                                             clock::time_point until);
+    /// Times out the lent connections past their deadline, again after `deadline_sweep` while
+    /// any is lent.
+    void sweep_soon();
+    void sweep();
 
     net::any_io_executor ex_;
     token_endpoint upstream_;
@@ -104,6 +105,8 @@ class upstream_pool {
     std::size_t keep_idle_;
     std::vector<std::unique_ptr<upstream_connection>> idle_;
     std::unordered_set<upstream_connection*> lent_;
+    net::steady_timer sweep_timer_;
+    bool sweeping_ = false;
     bool closed_ = false;
     SSL_SESSION* session_ = nullptr; ///< the last resumable TLS session
     counters stats_;

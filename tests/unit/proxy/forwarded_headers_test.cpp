@@ -28,10 +28,20 @@ header_list list_of(const http::fields& f) {
     return out;
 }
 
+/// The lines `append_request_headers` writes, split back into names and values.
 header_list forwarded_request(const header_list& from) {
-    http::fields to;
-    copy_request_headers(fields_of(from), to);
-    return list_of(to);
+    std::string text;
+    append_request_headers(fields_of(from), text);
+    header_list out;
+    for (std::size_t at = 0; at < text.size();) {
+        const auto end = text.find("\r\n", at);
+        const auto colon = text.find(": ", at);
+        EXPECT_NE(end, std::string::npos);
+        EXPECT_LT(colon, end);
+        out.emplace_back(text.substr(at, colon - at), text.substr(colon + 2, end - colon - 2));
+        at = end + 2;
+    }
+    return out;
 }
 
 header_list forwarded_response(const header_list& from) {
