@@ -251,14 +251,19 @@ net::awaitable<std::optional<response>> proxy_endpoint::attempt(call_state& call
         call.until = std::max(call.until, clock::now() + settings_.max_queue_wait);
         co_return std::nullopt;
     }
+    co_await pause_after_429(call, reply, body.value_or(std::string{}));
+    co_return std::nullopt;
+}
+
+net::awaitable<void> proxy_endpoint::pause_after_429(call_state& call, const upstream_reply& reply,
+                                                     std::string body) {
     const auto wall_now = std::chrono::system_clock::now();
     const auto now = clock::now();
-    const auto at = priava_retry_after(body.value_or(std::string{}),
-                                       reply.headers()[http::field::retry_after], wall_now);
+    const auto at = priava_retry_after(body, reply.headers()[http::field::retry_after], wall_now);
     const auto until = at ? steady_moment(*at, wall_now, now) : now;
     ++stats_.retries_429;
     const bool was_paused = gate_.budget().paused_until(now).has_value();
-    call.priava_429 = copy_of(reply, body.value_or(std::string{}));
+    call.priava_429 = copy_of(reply, std::move(body));
     gate_.rate_limited(call.ticket, until);
     if (shared_ != nullptr) { // every node pauses, for as long as this one does
         const auto paused = gate_.budget().paused_until(now);
@@ -269,7 +274,6 @@ net::awaitable<std::optional<response>> proxy_endpoint::attempt(call_state& call
                      format_duration(std::chrono::duration_cast<milliseconds>(*paused - now)) +
                      " (its retry-after, clamped to [1s, window])");
     }
-    co_return std::nullopt;
 }
 
 template <class Stream>

@@ -3,6 +3,7 @@
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 
+#include <algorithm>
 #include <memory>
 
 #include <sys/socket.h>
@@ -105,7 +106,7 @@ net::awaitable<budget_gate::admission> budget_gate::wait(ticket t, clock::time_p
         }
     } const reg{*this, t, w};
     waiters_[t] = &w;
-    w.granted = unclaimed_.erase(t) > 0;
+    w.granted = claim(t);
     dispatch();
     std::optional<hangup_watch> watch;
     if (!w.granted && hangup_fd >= 0) {
@@ -130,7 +131,7 @@ budget_gate::admission budget_gate::try_enter(std::string_view client) {
         return admission{verdict::waiting, *t}; // `wait` ends it at once
     }
     dispatch();
-    if (unclaimed_.erase(*t) > 0) {
+    if (claim(*t)) {
         return admission{verdict::granted, *t};
     }
     return admission{verdict::waiting, *t};
@@ -164,6 +165,16 @@ void budget_gate::close() {
     }
 }
 
+bool budget_gate::claim(ticket t) {
+    const auto it = std::find(unclaimed_.begin(), unclaimed_.end(), t);
+    if (it == unclaimed_.end()) {
+        return false;
+    }
+    *it = unclaimed_.back();
+    unclaimed_.pop_back();
+    return true;
+}
+
 void budget_gate::dispatch() {
     if (closed_) {
         return;
@@ -175,7 +186,7 @@ void budget_gate::dispatch() {
             it->second->granted = true;
             it->second->timer.cancel();
         } else {
-            unclaimed_.insert(t); // granted before its request began to wait
+            unclaimed_.push_back(t); // granted before its request began to wait
         }
     }
     const auto next = budget_.next_grant(now);

@@ -1,6 +1,7 @@
 #include <priava_tokend/proxy/request_budget.hpp>
 
 #include <algorithm>
+#include <iterator>
 
 namespace priava_tokend {
 
@@ -31,7 +32,13 @@ std::optional<request_budget::ticket> request_budget::arrive(std::string_view cl
     auto it = std::find_if(rotation_.begin(), rotation_.end(),
                            [&](const waiting_client& c) { return c.name == client; });
     if (it == rotation_.end()) {
-        it = rotation_.insert(rotation_.end(), waiting_client{std::string(client), {}});
+        if (spare_clients_.empty()) {
+            it = rotation_.insert(rotation_.end(), waiting_client{std::string(client), {}});
+        } else {
+            rotation_.splice(rotation_.end(), spare_clients_, spare_clients_.begin());
+            it = std::prev(rotation_.end());
+            it->name.assign(client);
+        }
     }
     it->tickets.push_back(t);
     return t;
@@ -60,15 +67,31 @@ std::optional<request_budget::ticket> request_budget::next_in_line() {
     const ticket t = turn.tickets.front();
     turn.tickets.pop_front();
     if (turn.tickets.empty()) {
-        rotation_.pop_front();
+        retire(rotation_.begin());
     } else {
         rotation_.splice(rotation_.end(), rotation_, rotation_.begin());
     }
     return t;
 }
 
-std::vector<request_budget::ticket> request_budget::grant(clock::time_point now) {
-    std::vector<ticket> granted;
+void request_budget::retire(std::list<waiting_client>::iterator c) {
+    spare_clients_.splice(spare_clients_.end(), rotation_, c);
+}
+
+bool request_budget::land(ticket t) {
+    const auto it = std::find(in_flight_tickets_.begin(), in_flight_tickets_.end(), t);
+    if (it == in_flight_tickets_.end()) {
+        return false;
+    }
+    *it = in_flight_tickets_.back();
+    in_flight_tickets_.pop_back();
+    --in_flight_;
+    return true;
+}
+
+const std::vector<request_budget::ticket>& request_budget::grant(clock::time_point now) {
+    auto& granted = granted_;
+    granted.clear();
     forget_old_sends(now);
     if (pause_until_ && now < *pause_until_) {
         return granted;
@@ -88,7 +111,7 @@ std::vector<request_budget::ticket> request_budget::grant(clock::time_point now)
         --queued_;
         if (!token_request) {
             ++in_flight_;
-            in_flight_tickets_.insert(*t);
+            in_flight_tickets_.push_back(*t);
         }
         sends_.push_back(now);
         granted.push_back(*t);
@@ -111,9 +134,7 @@ clock::time_point request_budget::next_grant(clock::time_point now) const {
 }
 
 void request_budget::finished(ticket t) {
-    if (in_flight_tickets_.erase(t) > 0) {
-        --in_flight_;
-    }
+    land(t);
 }
 
 void request_budget::rate_limited(ticket t, clock::time_point now, clock::time_point until) {
@@ -121,8 +142,7 @@ void request_budget::rate_limited(ticket t, clock::time_point now, clock::time_p
     const auto latest = now + limits_.window;
     const auto clamped = std::clamp(until, earliest, std::max(earliest, latest));
     pause_until_ = std::max(pause_until_.value_or(clamped), clamped);
-    if (in_flight_tickets_.erase(t) > 0) {
-        --in_flight_;
+    if (land(t)) {
         ++queued_;
         again_.push_front(t);
     }
@@ -142,7 +162,7 @@ void request_budget::remove(ticket t) {
             c->tickets.erase(it);
             --queued_;
             if (c->tickets.empty()) {
-                rotation_.erase(c);
+                retire(c);
             }
             return;
         }

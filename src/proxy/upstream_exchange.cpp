@@ -110,6 +110,9 @@ exchange(upstream_connection& c, const upstream_call& call, upstream_reply::pars
     if (auto ec = co_await c.stream().write(std::span<const net::const_buffer>(pieces.data(), n))) {
         co_return ec;
     }
+    if (auto ec = co_await c.stream().await_answer()) {
+        co_return ec;
+    }
     co_return co_await feed(c, p, true);
 }
 

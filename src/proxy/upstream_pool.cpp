@@ -3,6 +3,8 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
+
 #include <sys/socket.h>
 
 namespace priava_tokend {
@@ -28,7 +30,7 @@ bool still_open(upstream_connection& c) {
 
 upstream_connection::~upstream_connection() {
     if (owner_ != nullptr) {
-        owner_->lent_.erase(this);
+        owner_->unlend(this);
     }
 }
 
@@ -116,9 +118,17 @@ net::awaitable<std::optional<transient_failure>> upstream_pool::secure(upstream_
 
 std::unique_ptr<upstream_connection> upstream_pool::lend(std::unique_ptr<upstream_connection> c) {
     c->owner_ = this;
-    lent_.insert(c.get());
+    lent_.push_back(c.get());
     sweep_soon();
     return c;
+}
+
+void upstream_pool::unlend(upstream_connection* c) {
+    const auto it = std::find(lent_.begin(), lent_.end(), c);
+    if (it != lent_.end()) {
+        *it = lent_.back();
+        lent_.pop_back();
+    }
 }
 
 void upstream_pool::sweep_soon() {
@@ -158,7 +168,7 @@ void upstream_pool::close_all() {
 }
 
 void upstream_pool::give_back(std::unique_ptr<upstream_connection> c) {
-    lent_.erase(c.get());
+    unlend(c.get());
     c->owner_ = nullptr;
     if (c->tls() && !c->session_saved_) {
         // TLS 1.3 sends its session tickets after the handshake: by the end of a connection's

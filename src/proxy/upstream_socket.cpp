@@ -165,6 +165,13 @@ net::awaitable<boost::system::error_code> upstream_socket::handshake() {
     }
 }
 
+net::awaitable<boost::system::error_code> upstream_socket::await_answer() {
+    if (ssl_ != nullptr && SSL_has_pending(ssl_) == 1) {
+        co_return boost::system::error_code{};
+    }
+    co_return co_await wait(step::want_read);
+}
+
 net::awaitable<upstream_socket::io_result> upstream_socket::read_some(net::mutable_buffer into) {
     timed_out_ = false;
     for (;;) {

@@ -74,6 +74,9 @@ class proxy_endpoint {
     /// method); else fills in the call.
     std::optional<response> check_request(const request_head& head, call_state& call) const;
     /// Cluster mode: the call's place in the cluster's budget, or the answer when it has none.
+    /// After Priava's 429: every call waits until its retry-after (clamped); kept for the app.
+    net::awaitable<void> pause_after_429(call_state& call, const upstream_reply& reply,
+                                         std::string body);
     net::awaitable<std::optional<response>> draw_shared(call_state& call);
     /// The answer to a call the cluster's budget did not admit.
     response shared_refusal(const shared_window::draw_result& drawn) const;

@@ -7,7 +7,7 @@
 
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
+#include <vector>
 
 namespace priava_tokend {
 
@@ -76,7 +76,9 @@ class budget_gate {
     net::any_io_executor ex_;
     request_budget budget_;
     std::unordered_map<ticket, waiter*> waiters_;
-    std::unordered_set<ticket> unclaimed_; ///< granted before `wait` was called for them
+    std::vector<ticket> unclaimed_; ///< granted before `wait` was called for them (a few)
+    /// Takes `t` off `unclaimed_`; false when it was not there.
+    bool claim(ticket t);
     net::steady_timer pump_;
     clock::time_point pump_at_ = clock::time_point::max();
     bool closed_ = false;

@@ -6,7 +6,6 @@
 #include <deque>
 #include <list>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,7 +46,8 @@ class request_budget {
     /// Grants what may be sent at `now`, in the queue's order: each granted ticket counts in the
     /// window; an API request also takes a slot of `max_concurrent` until `finished` (a token
     /// request does not: it goes first even when every slot is taken).
-    std::vector<ticket> grant(clock::time_point now);
+    /// The list is the budget's own, valid until the next `grant`.
+    const std::vector<ticket>& grant(clock::time_point now);
 
     /// The earliest moment `grant` could give more without a `finished` or an `arrive`; the
     /// time point's max when only those can.
@@ -83,14 +83,22 @@ class request_budget {
     void forget_old_sends(clock::time_point now) const;
     std::optional<ticket> next_in_line();
     void remove(ticket t);
+    /// Takes `t` off the tickets in flight; false when it was not there.
+    bool land(ticket t);
+    /// Puts an emptied client's entry aside for reuse.
+    void retire(std::list<waiting_client>::iterator c);
 
     budget_limits limits_;
     mutable std::deque<clock::time_point> sends_; ///< within the last window, oldest first
     std::deque<ticket> first_;                    ///< token requests
     std::deque<ticket> again_;                    ///< sent, answered 429, to be sent again
     std::list<waiting_client> rotation_;          ///< clients with waiting requests, in turn
+    /// Entries of clients no longer waiting, kept with their memory for the next: a call costs
+    /// no allocation here.
+    std::list<waiting_client> spare_clients_;
     std::size_t queued_ = 0;
-    std::set<ticket> in_flight_tickets_;
+    std::vector<ticket> in_flight_tickets_; ///< at most `max_concurrent`
+    std::vector<ticket> granted_;
     std::size_t in_flight_ = 0;
     std::optional<clock::time_point> pause_until_;
     ticket next_ticket_ = 1;

@@ -14,7 +14,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -92,6 +91,7 @@ class upstream_pool {
   private:
     friend class upstream_connection;
     std::unique_ptr<upstream_connection> lend(std::unique_ptr<upstream_connection> c);
+    void unlend(upstream_connection* c);
     net::awaitable<std::optional<transient_failure>> secure(upstream_connection& c,
                                                             clock::time_point until);
     /// Times out the lent connections past their deadline, again after `deadline_sweep` while
@@ -104,7 +104,7 @@ class upstream_pool {
     std::shared_ptr<net::ssl::context> tls_;
     std::size_t keep_idle_;
     std::vector<std::unique_ptr<upstream_connection>> idle_;
-    std::unordered_set<upstream_connection*> lent_;
+    std::vector<upstream_connection*> lent_; ///< at most `max_concurrent` and a few
     net::steady_timer sweep_timer_;
     bool sweeping_ = false;
     bool closed_ = false;

@@ -52,6 +52,10 @@ class upstream_socket {
     net::awaitable<io_result> read_some(net::mutable_buffer into);
     /// All of `pieces`, small ones gathered into one TLS record.
     net::awaitable<boost::system::error_code> write(std::span<const net::const_buffer> pieces);
+    /// Right after a request is written: waits until the answer has begun to arrive, without the
+    /// read that would only find nothing yet (as nginx does). Safe because the answer cannot
+    /// come before the request: its arrival wakes the event loop after this wait began.
+    net::awaitable<boost::system::error_code> await_answer();
 
   private:
     enum class step { done, want_read, want_write };
