@@ -21,7 +21,8 @@ constexpr std::uint32_t largest_reply_head = 64 * 1024;
 /// What one read asks of the connection.
 constexpr std::size_t read_chunk = 64 * 1024;
 
-/// Methods whose requests carry a Content-Length even when empty (as Beast frames them).
+/// A request with a body, or of a method that has one (RFC 9110 §8.6: a user agent sends
+/// `Content-Length: 0` for an empty POST or PUT; PATCH alike).
 bool has_body_framing(http::verb method, std::size_t size) {
     return size > 0 || method == http::verb::post || method == http::verb::put ||
            method == http::verb::patch;
@@ -46,6 +47,9 @@ void write_request_head(const upstream_call& call, const token_endpoint& upstrea
         out.append(version());
         out.append("\r\n");
     }
+    // Room for the rest first: growing the string after the token is in would free a copy of
+    // it unwiped.
+    out.reserve(out.size() + authorization.size() + 128);
     out.append("Authorization: ");
     out.append(authorization);
     out.append("\r\nTenantRegion: ");

@@ -82,6 +82,10 @@ net::awaitable<upstream_pool::taken> upstream_pool::open(clock::time_point until
     if (refused) {
         co_return std::move(*refused);
     }
+    if (closed_) { // shut down while this connected: close_all did not see it
+        co_return transient_failure{errc::connection_lost, "the daemon is shutting down", 0,
+                                    std::nullopt, std::nullopt};
+    }
     socket.socket().set_option(net::ip::tcp::no_delay(true));
     auto c = std::make_unique<upstream_connection>();
     c->stream_.emplace(socket.release_socket(), tls_ != nullptr ? tls_->native_handle() : nullptr);
@@ -137,13 +141,14 @@ void upstream_pool::sweep_soon() {
     }
     sweeping_ = true;
     sweep_timer_.expires_after(deadline_sweep);
-    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (ec == net::error::operation_aborted) {
-            return; // closed, or the pool is gone: `this` must not be touched
-        }
-        sweeping_ = false;
-        sweep();
-    });
+    sweep_timer_.async_wait(
+        [this, alive = std::weak_ptr<void>(alive_)](const boost::system::error_code& ec) {
+            if (ec == net::error::operation_aborted || alive.expired()) {
+                return; // closed, or the pool is gone: `this` must not be touched
+            }
+            sweeping_ = false;
+            sweep();
+        });
 }
 
 void upstream_pool::sweep() {

@@ -39,9 +39,9 @@ upstream_socket::upstream_socket(net::ip::tcp::socket socket, SSL_CTX* tls)
 }
 
 upstream_socket::~upstream_socket() {
-    wipe(gathered_); // a request head, with its bearer token
+    wipe(gathered_);
     if (ssl_ != nullptr) {
-        SSL_free(ssl_);
+        SSL_free(ssl_); // before the socket's destructor releases the descriptor
     }
 }
 
@@ -52,8 +52,10 @@ void upstream_socket::time_out() {
 }
 
 void upstream_socket::close() {
+    closed_ = true;
+    ::shutdown(socket_.native_handle(), SHUT_RDWR);
     boost::system::error_code ignored;
-    socket_.close(ignored);
+    socket_.cancel(ignored);
 }
 
 upstream_socket::step upstream_socket::ssl_failure(int result, boost::system::error_code& ec) {
@@ -78,7 +80,9 @@ upstream_socket::step upstream_socket::ssl_failure(int result, boost::system::er
     }
     const unsigned long error = ERR_get_error();
     ERR_clear_error();
-    if (ERR_GET_REASON(error) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+    if (error == 0) {
+        ec = net::ssl::error::unexpected_result; // a failure OpenSSL gave no reason for
+    } else if (ERR_GET_REASON(error) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
         ec = net::ssl::error::stream_truncated; // closed without close_notify
     } else {
         ec = boost::system::error_code(static_cast<int>(error), net::error::get_ssl_category());
@@ -87,15 +91,25 @@ upstream_socket::step upstream_socket::ssl_failure(int result, boost::system::er
 }
 
 upstream_socket::step upstream_socket::handshake_step(boost::system::error_code& ec) {
+    if (closed_) {
+        ec = net::error::bad_descriptor;
+        return step::done;
+    }
     ERR_clear_error();
+    errno = 0;
     const int r = SSL_connect(ssl_);
     return r == 1 ? step::done : ssl_failure(r, ec);
 }
 
 upstream_socket::step upstream_socket::read_step(net::mutable_buffer into, std::size_t& got,
                                                  boost::system::error_code& ec) {
+    if (closed_) {
+        ec = net::error::bad_descriptor;
+        return step::done;
+    }
     if (ssl_ != nullptr) {
         ERR_clear_error();
+        errno = 0;
         const int r = SSL_read_ex(ssl_, into.data(), into.size(), &got);
         return r == 1 ? step::done : ssl_failure(r, ec);
     }
@@ -118,8 +132,13 @@ upstream_socket::step upstream_socket::read_step(net::mutable_buffer into, std::
 
 upstream_socket::step upstream_socket::write_step(net::const_buffer from, std::size_t& sent,
                                                   boost::system::error_code& ec) {
+    if (closed_) {
+        ec = net::error::bad_descriptor;
+        return step::done;
+    }
     if (ssl_ != nullptr) {
         ERR_clear_error();
+        errno = 0;
         const int r = SSL_write_ex(ssl_, from.data(), from.size(), &sent);
         return r == 1 ? step::done : ssl_failure(r, ec);
     }
@@ -144,6 +163,9 @@ net::awaitable<boost::system::error_code> upstream_socket::wait(step s) {
             co_await socket_.async_wait(s == step::want_read ? net::ip::tcp::socket::wait_read
                                                              : net::ip::tcp::socket::wait_write,
                                         use_nothrow);
+        if (closed_) {
+            co_return net::error::bad_descriptor;
+        }
         if (!timed_out_) {
             co_return ec;
         }
@@ -210,12 +232,15 @@ upstream_socket::write(std::span<const net::const_buffer> pieces) {
     if (pieces.size() == 1) {
         co_return co_await write_one(pieces.front());
     }
-    if (net::buffer_size(pieces) <= largest_gathered) {
+    if (const auto size = net::buffer_size(pieces); size <= largest_gathered) {
         gathered_.clear();
+        gathered_.reserve(size); // a head holds a bearer token: no copy left behind unwiped
         for (const auto& p : pieces) {
             gathered_.append(static_cast<const char*>(p.data()), p.size());
         }
-        co_return co_await write_one(net::buffer(gathered_));
+        auto ec = co_await write_one(net::buffer(gathered_));
+        wipe(gathered_);
+        co_return ec;
     }
     for (const auto& p : pieces) {
         if (auto ec = co_await write_one(p)) {

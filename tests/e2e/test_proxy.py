@@ -537,6 +537,40 @@ class ProxyUpstreamFailures(ProxyTestCase):
     def test_an_upstream_that_never_speaks_tls_is_504_after_upstream_timeout(self):
         self.assert_timed_out_after_a_second("no_tls", "TLS handshake")
 
+    def assert_sigterm_ends_a_stuck_call_after_the_drain(self, behaviour):
+        # upstream_timeout is a minute; the daemon must not wait it out when told to stop: it
+        # drains for 5 s, then ends the calls to Priava still running.
+        u = self.upstream(behaviour)
+        d = self.proxied_daemon(upstream=u.url())
+        answers = []
+
+        def call():
+            try:
+                answers.append(self.call(d, "GET", "events"))
+            except (OSError, http.client.HTTPException) as e:
+                answers.append(e)
+
+        caller = threading.Thread(target=call)
+        caller.start()
+        deadline = time.monotonic() + 10
+        while not (u.connections if behaviour == "no_tls" else u.requests):
+            self.assertLess(time.monotonic(), deadline, "the call never reached Priava")
+            time.sleep(0.02)  # polling the scripted server, with a deadline
+        began = time.monotonic()
+        self.assertEqual(d.stop(timeout=20), 0)
+        self.assertLess(time.monotonic() - began, 10.0)
+        caller.join(5)
+        # After the drain the daemon closes what is still open (docs/differences.md): the app sees
+        # its connection end, never a cut answer taken for whole.
+        self.assertEqual(len(answers), 1)
+        self.assertIsInstance(answers[0], http.client.RemoteDisconnected)
+
+    def test_sigterm_ends_a_call_stuck_in_the_tls_handshake(self):
+        self.assert_sigterm_ends_a_stuck_call_after_the_drain("no_tls")
+
+    def test_sigterm_ends_a_call_waiting_for_priavas_answer(self):
+        self.assert_sigterm_ends_a_stuck_call_after_the_drain("silent")
+
     def test_a_kept_alive_connection_the_server_closed_is_replaced_for_a_get_only(self):
         u = self.upstream("close_after_answer")
         d = self.proxied_daemon(upstream=u.url())

@@ -106,6 +106,8 @@ class upstream_pool {
     std::vector<std::unique_ptr<upstream_connection>> idle_;
     std::vector<upstream_connection*> lent_; ///< at most `max_concurrent` and a few
     net::steady_timer sweep_timer_;
+    /// Gone with the pool: a sweep already due when the pool is destroyed then does nothing.
+    std::shared_ptr<char> alive_ = std::make_shared<char>();
     bool sweeping_ = false;
     bool closed_ = false;
     SSL_SESSION* session_ = nullptr; ///< the last resumable TLS session

@@ -45,6 +45,9 @@ class upstream_socket {
     bool overdue(clock::time_point now) const noexcept { return now >= deadline_; }
     /// Ends the pending operation, if any, with a timeout.
     void time_out();
+    /// Ends the connection: the pending operation, if any, and every later one fail with
+    /// `bad_descriptor`. The descriptor itself is released only by the destructor, after the TLS
+    /// state that holds its number: never may OpenSSL read a number reused by another file.
     void close();
 
     net::awaitable<boost::system::error_code> handshake();
@@ -53,8 +56,9 @@ class upstream_socket {
     /// All of `pieces`, small ones gathered into one TLS record.
     net::awaitable<boost::system::error_code> write(std::span<const net::const_buffer> pieces);
     /// Right after a request is written: waits until the answer has begun to arrive, without the
-    /// read that would only find nothing yet (as nginx does). Safe because the answer cannot
-    /// come before the request: its arrival wakes the event loop after this wait began.
+    /// read that would only find nothing yet (as nginx does). Nothing is missed: what OpenSSL
+    /// holds already is looked at first, and Asio arms the descriptor anew for the wait
+    /// (`EPOLL_CTL_MOD`), which reports bytes that came before it.
     net::awaitable<boost::system::error_code> await_answer();
 
   private:
@@ -71,6 +75,7 @@ class upstream_socket {
     SSL* ssl_ = nullptr;
     clock::time_point deadline_ = clock::time_point::max();
     bool timed_out_ = false;
+    bool closed_ = false;
     std::string gathered_; ///< small pieces copied together for one record
 };
 
