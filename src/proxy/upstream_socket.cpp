@@ -90,28 +90,30 @@ upstream_socket::step upstream_socket::ssl_failure(int result, boost::system::er
     return step::done;
 }
 
-upstream_socket::step upstream_socket::handshake_step(boost::system::error_code& ec) {
+template <class Call>
+upstream_socket::step upstream_socket::tls_step(Call call, boost::system::error_code& ec) {
     if (closed_) {
         ec = net::error::bad_descriptor;
         return step::done;
     }
-    ERR_clear_error();
+    ERR_clear_error(); // SSL_get_error reads the queue and errno as this call left them
     errno = 0;
-    const int r = SSL_connect(ssl_);
+    const int r = call();
     return r == 1 ? step::done : ssl_failure(r, ec);
+}
+
+upstream_socket::step upstream_socket::handshake_step(boost::system::error_code& ec) {
+    return tls_step([this] { return SSL_connect(ssl_); }, ec);
 }
 
 upstream_socket::step upstream_socket::read_step(net::mutable_buffer into, std::size_t& got,
                                                  boost::system::error_code& ec) {
+    if (ssl_ != nullptr) {
+        return tls_step([&] { return SSL_read_ex(ssl_, into.data(), into.size(), &got); }, ec);
+    }
     if (closed_) {
         ec = net::error::bad_descriptor;
         return step::done;
-    }
-    if (ssl_ != nullptr) {
-        ERR_clear_error();
-        errno = 0;
-        const int r = SSL_read_ex(ssl_, into.data(), into.size(), &got);
-        return r == 1 ? step::done : ssl_failure(r, ec);
     }
     for (;;) {
         const ssize_t n = ::recv(socket_.native_handle(), into.data(), into.size(), 0);
@@ -132,15 +134,12 @@ upstream_socket::step upstream_socket::read_step(net::mutable_buffer into, std::
 
 upstream_socket::step upstream_socket::write_step(net::const_buffer from, std::size_t& sent,
                                                   boost::system::error_code& ec) {
+    if (ssl_ != nullptr) {
+        return tls_step([&] { return SSL_write_ex(ssl_, from.data(), from.size(), &sent); }, ec);
+    }
     if (closed_) {
         ec = net::error::bad_descriptor;
         return step::done;
-    }
-    if (ssl_ != nullptr) {
-        ERR_clear_error();
-        errno = 0;
-        const int r = SSL_write_ex(ssl_, from.data(), from.size(), &sent);
-        return r == 1 ? step::done : ssl_failure(r, ec);
     }
     for (;;) {
         const ssize_t n = ::send(socket_.native_handle(), from.data(), from.size(), MSG_NOSIGNAL);

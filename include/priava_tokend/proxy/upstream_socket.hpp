@@ -67,6 +67,9 @@ class upstream_socket {
     step read_step(net::mutable_buffer into, std::size_t& got, boost::system::error_code& ec);
     step write_step(net::const_buffer from, std::size_t& sent, boost::system::error_code& ec);
     step ssl_failure(int result, boost::system::error_code& ec);
+    /// One OpenSSL call (1: done), refused at once after `close`.
+    template <class Call>
+    step tls_step(Call call, boost::system::error_code& ec);
     /// Waits until the socket is ready for `s`; the error of a timeout or a close.
     net::awaitable<boost::system::error_code> wait(step s);
     net::awaitable<boost::system::error_code> write_one(net::const_buffer from);
