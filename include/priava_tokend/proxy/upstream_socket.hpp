@@ -73,6 +73,9 @@ class upstream_socket {
     /// Waits until the socket is ready for `s`; the error of a timeout or a close.
     net::awaitable<boost::system::error_code> wait(step s);
     net::awaitable<boost::system::error_code> write_one(net::const_buffer from);
+    net::awaitable<boost::system::error_code>
+    write_pieces(std::span<const net::const_buffer> pieces);
+    static net::awaitable<boost::system::error_code> ready();
 
     net::ip::tcp::socket socket_;
     SSL* ssl_ = nullptr;

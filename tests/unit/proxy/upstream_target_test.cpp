@@ -41,6 +41,8 @@ TEST(UpstreamTarget, EncodedSeparatorsAndNulAreRefused) {
     EXPECT_EQ(refusal("/v1/proxy/a%5Cb"), "the path has an encoded '/' or '\\'");
     EXPECT_EQ(refusal("/v1/proxy/a%00b"), "the path has an encoded NUL");
     EXPECT_EQ(refusal("/v1/proxy/a?x=%00"), "the query has an encoded NUL");
+    // An encoded '%' followed by "00" is text, not a NUL.
+    EXPECT_EQ(mapped("/v1/proxy/a?x=%2500"), "/api/rest/a?x=%2500");
 }
 
 TEST(UpstreamTarget, EmptySegmentsAndAMissingPathAreRefused) {
